@@ -1,0 +1,3 @@
+from campaign_gitops.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import json
+
+import click
+
+from campaign_gitops.config import Settings
+from campaign_gitops.errors import ValidationFailed, render_problems
+from campaign_gitops.loader import read_worktree
+
+
+def validate(settings: Settings, fmt: str) -> int:
+    try:
+        desired = read_worktree(settings.root, settings.campaigns_dir, settings.labels_file)
+    except ValidationFailed as exc:
+        click.echo(render_problems(exc.problems, fmt), err=fmt == "text")
+        return 1
+    counts = {"campaigns": len(desired.campaigns), "labels": len(desired.labels)}
+    if fmt == "json":
+        click.echo(json.dumps({"problems": [], **counts}, indent=2))
+    elif fmt == "text":
+        click.echo(f"ok: {counts['campaigns']} campaigns and {counts['labels']} labels are valid")
+    return 0

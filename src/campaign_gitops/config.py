@@ -1,0 +1,121 @@
+"""Two-phase configuration: the raw model as written, then resolved runtime settings.
+
+Read lazily: `--help` and `init` never touch it."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from campaign_gitops.errors import Problem, ValidationFailed, dotted
+from campaign_gitops.models.common import Strict
+
+CONFIG_FILE = "campaign-gitops.toml"
+TABLE = "tool.campaign-gitops"
+Region = Literal["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
+
+
+class ClevertapConfig(Strict):
+    account_id: str = Field(min_length=1)
+    region: Region = "eu1"
+    base_url: str | None = Field(None, description="Overrides the region's host (tests, proxies)")
+    max_concurrency: int = Field(3, ge=1, le=3)
+
+
+class RawConfig(Strict):
+    backend: Literal["local", "clevertap"] = "local"
+    campaigns_dir: str = Field("campaigns", description="Folder of campaign files, any depth")
+    labels_file: str = "labels.yaml"
+    platform: str = Field(
+        ".campaign-gitops/platform.db", description="SQLite file of the local backend"
+    )
+    state: str = Field(
+        ".campaign-gitops/state.db", description="State store: a SQLite path or postgresql:// URL"
+    )
+    creator_approver: bool = Field(
+        False, description="The account uses the creator-approver workflow"
+    )
+    created_by: str | None = Field(None, description="Creator recorded on new campaigns")
+    clevertap: ClevertapConfig | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    config_file: Path | None
+    raw: RawConfig
+
+    @property
+    def campaigns_dir(self) -> Path:
+        return self.root / self.raw.campaigns_dir
+
+    @property
+    def labels_file(self) -> Path:
+        return self.root / self.raw.labels_file
+
+
+def find_config(start: Path) -> tuple[Path, Path | None]:
+    """(root, config file): the nearest folder up from `start` holding our config."""
+    for folder in [start, *start.parents]:
+        if (folder / CONFIG_FILE).is_file():
+            return folder, folder / CONFIG_FILE
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.campaign-gitops" in pyproject.read_text():
+            return folder, pyproject
+    return start, None
+
+
+def _toml_position(text: str, table: str, loc: tuple[str | int, ...]) -> tuple[int, int]:
+    """Best effort (tomllib keeps no positions): the line of the longest key path that
+    leads to `loc`, a table header or a `key =` line."""
+    wanted = [*(table.split(".") if table else []), *map(str, loc)]
+    best, best_len = (0, 0), 0
+    current: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            current = [p.strip().strip('"') for p in stripped.strip("[]").split(".")]
+            full, col = current, 1
+        elif "=" in stripped and not stripped.startswith("#"):
+            key = stripped.split("=", 1)[0].strip()
+            full = current + [p.strip().strip('"') for p in key.split(".")]
+            col = line.index(key) + 1
+        else:
+            continue
+        if full == wanted[: len(full)] and len(full) > best_len:
+            best, best_len = (number, col), len(full)
+    return best
+
+
+def load_settings(start: Path, config_file: Path | None = None) -> Settings:
+    if config_file is None:
+        root, config_file = find_config(start.resolve())
+    else:
+        root = config_file.resolve().parent
+    if config_file is None:
+        return Settings(root=root, config_file=None, raw=RawConfig())
+    name = os.path.relpath(config_file, Path.cwd())
+    text = config_file.read_text()
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", 0)
+        col = getattr(exc, "colno", 0)
+        raise ValidationFailed([Problem(name, line, col, "", str(exc), "toml-syntax")]) from exc
+    table = TABLE if config_file.name == "pyproject.toml" else ""
+    section = document.get("tool", {}).get("campaign-gitops", {}) if table else document
+    try:
+        raw = RawConfig.model_validate(section)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            line, col = _toml_position(text, table, err["loc"])
+            path = dotted(err["loc"])
+            problems.append(Problem(name, line, col, path, err["msg"], f"config-{err['type']}"))
+        raise ValidationFailed(problems) from exc
+    return Settings(root=root, config_file=config_file, raw=raw)

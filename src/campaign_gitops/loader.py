@@ -1,0 +1,252 @@
+"""Files -> desired state: YAML, JSON Schema, models, cross-file checks; all problems at once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, get_args
+
+from pydantic import ValidationError
+from pydantic_core.core_schema import ErrorType
+
+from campaign_gitops import schema, yamlio
+from campaign_gitops.errors import PathPart, Problem, ValidationFailed, dotted
+from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, Label, LabelsFile
+from campaign_gitops.models.common import DURATION_RE, LABEL_PATTERN
+
+BUILTIN_ERRORS = frozenset(get_args(ErrorType))
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    text: str
+
+    def problem(self, path: Sequence[PathPart], message: str, code: str) -> Problem:
+        line, col = yamlio.locate(self.text, path)
+        return Problem(self.file, line, col, dotted(path), message, code)
+
+
+@dataclass(frozen=True)
+class CampaignDoc:
+    id: str
+    source: Source
+    spec: CampaignBase
+
+
+@dataclass
+class Desired:
+    campaigns: dict[str, CampaignDoc] = field(default_factory=dict)
+    labels: list[Label] = field(default_factory=list)
+    labels_source: Source | None = None
+
+
+_PATTERN_MESSAGES = {
+    DURATION_RE: "is not a duration: a number and a unit m, h, d or w (10m, 1d)",
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "is not a time of day HH:MM (24 h)",
+    r"^[a-z0-9][a-z0-9-]*$": "is not an id: lowercase letters, digits and dashes",
+}
+
+
+def _schema_problem(source: Source, error: Any) -> Problem:
+    path: list[PathPart] = list(error.instance_path)
+    kind = type(error.kind).__name__
+    message, code = error.message, kind.lower()
+    if kind == "AdditionalProperties":
+        unexpected = list(getattr(error.kind, "unexpected", []))
+        if unexpected:
+            path.append(str(unexpected[0]))
+            message = f"unknown field {unexpected[0]!r}"
+        code = "unknown-field"
+    elif kind == "Required":
+        code = "required"
+    elif kind == "Enum":
+        options = ", ".join(map(str, getattr(error.kind, "options", [])))
+        message = f"{error.instance!r} is not one of: {options}"
+    elif kind == "Format" and getattr(error.kind, "format", "") == "date-time":
+        value = error.instance
+        code = "datetime-format"
+        message = f"{value!r} is not an ISO 8601 date-time"
+        if isinstance(value, str) and _is_naive(value):
+            code = "naive-datetime"
+            message = f"{value!r} has no timezone; write it like 2026-12-01T09:00:00+05:30"
+    elif kind == "Pattern":
+        pattern = getattr(error.kind, "pattern", "")
+        if pattern == LABEL_PATTERN:
+            code = "forbidden-label-character"
+            message = f'{error.instance!r}: a label may not contain " \\ % > < !'
+        elif pattern in _PATTERN_MESSAGES:
+            message = f"{error.instance!r} {_PATTERN_MESSAGES[pattern]}"
+    elif kind == "MaxItems" and path == ["labels"] and len(error.instance) > MAX_LABELS:
+        code = "too-many-labels"
+        message = f"{len(error.instance)} labels; the platform allows at most {MAX_LABELS}"
+    return source.problem(path, message, code)
+
+
+def _is_naive(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
+
+
+def _model_problems(
+    source: Source, exc: ValidationError, strip: int, cross_field_only: bool = False
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        if cross_field_only and err["type"] in BUILTIN_ERRORS:
+            continue  # the schema already reported it, in its own words
+        loc: list[PathPart] = list(err["loc"][strip:])
+        ctx = err.get("ctx") or {}
+        if ctx.get("field"):
+            loc.append(ctx["field"])
+        message = err["msg"].removeprefix("Value error, ")
+        problems.append(source.problem(loc, message, err["type"]))
+    return problems
+
+
+def _parse(source: Source, problems: list[Problem]) -> Any:
+    try:
+        data = yamlio.load(source.text)
+    except yamlio.YamlSyntaxError as exc:
+        duplicate = "duplicate key" in exc.message
+        code = "duplicate-key" if duplicate else "yaml-syntax"
+        message = exc.message.removeprefix("while constructing a mapping ") if duplicate else exc.message
+        problems.append(Problem(source.file, exc.line, exc.col, "", message, code))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(source.file, 1, 1, "", "the document must be a mapping",
+                                "not-a-mapping"))
+        return None
+    return data
+
+
+def _check(source: Source, data: dict[str, Any], name: str, problems: list[Problem]) -> bool:
+    errors = [_schema_problem(source, e) for e in schema.validator(name).iter_errors(data)]
+    problems.extend(errors)
+    return not errors
+
+
+def _build_model(
+    source: Source, data: dict[str, Any], build: Any, strip: int, schema_ok: bool,
+    problems: list[Problem],
+) -> Any:
+    """The model adds the cross-field checks; they run even when the schema failed elsewhere
+    in the file, so one run reports everything."""
+    try:
+        return build(data)
+    except ValidationError as exc:
+        problems.extend(_model_problems(source, exc, strip, cross_field_only=not schema_ok))
+        return None
+
+
+def _strings(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+@dataclass
+class _Parsed:
+    """What the cross-file checks need, taken from the raw document so they run even when
+    the file has other errors."""
+
+    source: Source
+    id: str | None
+    labels: list[str]
+    doc: CampaignDoc | None = None
+
+
+def load_campaign(source: Source, problems: list[Problem]) -> _Parsed:
+    stem = PurePosixPath(source.file).stem
+    data = _parse(source, problems)
+    if data is None:
+        return _Parsed(source, None, [])
+    raw_id = data.get("id") if isinstance(data.get("id"), str) else stem
+    parsed = _Parsed(source, raw_id if ID_RE.match(raw_id) else None, _strings(data, "labels"))
+    schema_ok = _check(source, data, "campaign", problems)
+    spec = _build_model(source, data, CAMPAIGN_ADAPTER.validate_python, 1, schema_ok, problems)
+    if "id" not in data and not ID_RE.match(stem):
+        problems.append(source.problem([], f"the file name {stem!r} is not a valid id; "
+                                       "rename the file or set `id:`", "invalid-id"))
+    elif spec is not None and schema_ok and parsed.id is not None:
+        parsed.doc = CampaignDoc(parsed.id, source, spec)
+    return parsed
+
+
+def load_labels(source: Source, problems: list[Problem]) -> list[str]:
+    """Every label name the file defines (even when the file has errors)."""
+    data = _parse(source, problems)
+    if data is None:
+        return []
+    schema_ok = _check(source, data, "labels", problems)
+    _build_model(source, data, LabelsFile.model_validate, 0, schema_ok, problems)
+    items = data.get("labels") if isinstance(data.get("labels"), list) else []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        for key in ("name", "renamed_from"):
+            name = item.get(key)
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                problems.append(source.problem(
+                    ["labels", index, key],
+                    f"label {name!r} is defined twice (first at labels[{seen[name]}])",
+                    "duplicate-label-name"))
+            seen.setdefault(name, index)
+    return [item["name"] for item in items if isinstance(item, dict) and "name" in item]
+
+
+def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> Desired:
+    """Everything wrong in every file, or the desired state."""
+    problems: list[Problem] = []
+    known: set[str] = set()
+    if labels_source is not None:
+        known = set(load_labels(labels_source, problems))
+    where = labels_source.file if labels_source else "labels.yaml"
+    desired = Desired(labels_source=labels_source)
+    owners: dict[str, str] = {}
+    for source in campaign_sources:
+        parsed = load_campaign(source, problems)
+        if parsed.id is not None:
+            if parsed.id in owners:
+                has_id = "id:" in source.text
+                problems.append(source.problem(
+                    ["id"] if has_id else [],
+                    f"id {parsed.id!r} is already used by {owners[parsed.id]}", "duplicate-id"))
+                continue
+            owners[parsed.id] = source.file
+        for index, name in enumerate(parsed.labels):
+            if name not in known:
+                problems.append(source.problem(
+                    ["labels", index], f"label {name!r} is not defined in {where}",
+                    "unknown-label"))
+        if parsed.doc is not None:
+            desired.campaigns[parsed.id or ""] = parsed.doc
+    if problems:
+        raise ValidationFailed(problems)
+    if labels_source is not None:
+        desired.labels = LabelsFile.model_validate(yamlio.load(labels_source.text)).labels
+    return desired
+
+
+def campaign_files(root: Path, campaigns_dir: Path) -> list[Path]:
+    if not campaigns_dir.is_dir():
+        return []
+    found = [p for p in campaigns_dir.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()]
+    return sorted(found)
+
+
+def read_worktree(root: Path, campaigns_dir: Path, labels_file: Path) -> Desired:
+    def source(path: Path) -> Source:
+        return Source(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+
+    sources = [source(p) for p in campaign_files(root, campaigns_dir)]
+    return build(sources, source(labels_file) if labels_file.is_file() else None)

@@ -1,0 +1,146 @@
+"""A campaign file and the labels file; one campaign model per channel, discriminated by channel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
+
+from pydantic import Field, TypeAdapter, create_model, model_validator
+
+from campaign_gitops.models.audience import Who
+from campaign_gitops.models.common import Identifier, LabelName, NonEmpty, Scalar, Strict, fail
+from campaign_gitops.models.content import CONTENT_BY_CHANNEL
+from campaign_gitops.models.schedule import SCHEDULED, TRIGGERED, Goal, When
+
+C = TypeVar("C", bound=Strict)
+CampaignType = Literal["single_message", "ab_test", "user_property"]
+DesiredState = Literal["draft", "active", "stopped"]
+SECTIONS = ("name", "labels", "goal", "who", "what", "when")
+
+
+class _Named(Strict):
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        return params[0].__name__.removesuffix("Content") + cls.__name__
+
+
+class Variant(_Named, Generic[C]):
+    name: NonEmpty
+    split: int = Field(ge=1, le=99, description="Percent of the audience")
+    content: C
+
+
+class PropertyMessage(_Named, Generic[C]):
+    value: Scalar
+    content: C
+
+
+class ByProperty(_Named, Generic[C]):
+    property: NonEmpty = Field(description="The user property whose value picks the message")
+    messages: list[PropertyMessage[C]] = Field(min_length=1)
+    fallback: C | None = Field(None, description="Sent when the value matches no message")
+
+
+class What(_Named, Generic[C]):
+    content: C | None = Field(None, description="single_message: the message")
+    variants: list[Variant[C]] = Field(
+        default_factory=list, description="ab_test: 2 to 6 variants, splits summing to 100"
+    )
+    by_property: ByProperty[C] | None = Field(None, description="user_property: per-value messages")
+
+
+class CampaignBase(Strict):
+    id: Identifier | None = Field(None, description="Unique in the repo; default: the file stem")
+    name: NonEmpty = Field(max_length=256, description="The name shown in the platform")
+    channel: str
+    type: CampaignType = "single_message"
+    labels: list[LabelName] = Field(default_factory=list)
+    state: DesiredState = Field("active", description="Desired intent: draft, active or stopped")
+    archived: bool = False
+    on_locked_change: Literal["block", "replace"] = Field(
+        "block", description="A change the live status forbids: block it, or stop + clone"
+    )
+    ignore_changes: list[NonEmpty] = Field(
+        default_factory=list, description="Field paths whose live drift is ignored"
+    )
+    description: str | None = Field(None, description="For reviewers; not sent to the platform")
+    goal: Goal | None = None
+    who: Who = Field(default_factory=Who)
+    what: What[Any]
+    when: When
+
+    CHANNEL: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> CampaignBase:
+        what = self.what
+        if len(set(self.labels)) != len(self.labels):
+            raise fail("duplicate-label", "a label is listed twice", "labels")
+        if self.type == "ab_test":
+            if what.content is not None or what.by_property is not None:
+                raise fail("what-shape", "ab_test takes what.variants only", "what")
+            if not 2 <= len(what.variants) <= 6:
+                raise fail("ab-variants", "ab_test needs 2 to 6 variants", "what")
+            if sum(v.split for v in what.variants) != 100:
+                raise fail("ab-split-sum", "variant splits must sum to 100", "what")
+            if len({v.name for v in what.variants}) != len(what.variants):
+                raise fail("ab-variant-names", "variant names must be distinct", "what")
+        elif self.type == "user_property":
+            if what.by_property is None or what.content is not None or what.variants:
+                raise fail("what-shape", "user_property takes what.by_property only", "what")
+        elif what.content is None or what.variants or what.by_property is not None:
+            raise fail("what-shape", "single_message takes what.content only", "what")
+        cap = self.who.targeting_cap
+        if cap and cap.limit is not None:
+            delivery, prefs = self.when.delivery, self.when.preferences
+            daily = delivery in TRIGGERED or prefs.user_timezone or prefs.best_time
+            if cap.per == "run" and delivery not in SCHEDULED:
+                raise fail("targeting-cap-per", "a per-run cap is for fixed-time or recurring "
+                           f"campaigns, not delivery {delivery}", "who")
+            if cap.per == "day" and not daily:
+                raise fail("targeting-cap-per", "a per-day cap is for best-time, user-timezone "
+                           "and triggered campaigns", "who")
+        return self
+
+    @property
+    def content_items(self) -> list[Any]:
+        what = self.what
+        if what.content is not None:
+            return [what.content]
+        if what.by_property is not None:
+            items: list[Any] = [m.content for m in what.by_property.messages]
+            return items + ([what.by_property.fallback] if what.by_property.fallback else [])
+        return [v.content for v in what.variants]
+
+
+def _model_for(channel: str, content: type[Strict]) -> type[CampaignBase]:
+    title = "".join(part.title() for part in channel.split("_")) + "Campaign"
+    model = create_model(
+        title,
+        __base__=CampaignBase,
+        channel=(Literal[channel], ...),
+        what=(What[content], ...),  # type: ignore[valid-type]
+    )
+    model.CHANNEL = channel
+    return cast(type[CampaignBase], model)
+
+
+CAMPAIGN_MODELS: dict[str, type[CampaignBase]] = {
+    channel: _model_for(channel, content) for channel, content in CONTENT_BY_CHANNEL.items()
+}
+_Union = Annotated[Union[tuple(CAMPAIGN_MODELS.values())], Field(discriminator="channel")]  # type: ignore[valid-type]  # noqa: UP007
+CAMPAIGN_ADAPTER: TypeAdapter[CampaignBase] = TypeAdapter(_Union)
+
+
+class Label(Strict):
+    name: LabelName
+    description: str | None = None
+    renamed_from: LabelName | None = Field(
+        None, description="The label's previous name, so the plan renames instead of recreating"
+    )
+
+
+MAX_LABELS = 900
+
+
+class LabelsFile(Strict):
+    labels: list[Label] = Field(default_factory=list, max_length=MAX_LABELS)

@@ -1,0 +1,146 @@
+"""The When: delivery kinds, cadence, triggers and delivery preferences."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from campaign_gitops.models.common import ClockTime, Duration, NonEmpty, PropertyFilter, Strict, fail
+
+Delivery = Literal[
+    "now", "on_date_time", "multiple_dates", "recurring", "action", "inaction", "date_property",
+    "api",
+]
+SCHEDULED: frozenset[str] = frozenset({"now", "on_date_time", "multiple_dates", "recurring"})
+TRIGGERED: frozenset[str] = frozenset({"action", "inaction", "date_property", "api"})
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Recurring(Strict):
+    every: int = Field(1, ge=1, le=365)
+    unit: Literal["day", "week", "month"]
+    on: list[Weekday] = Field(default_factory=list, description="Weekdays (unit: week)")
+    day_of_month: int | None = Field(None, ge=1, le=31, description="Day (unit: month)")
+    at: ClockTime
+
+    @model_validator(mode="after")
+    def _cadence(self) -> Recurring:
+        if self.unit == "week" and not self.on:
+            raise fail("recurring-cadence", "a weekly cadence needs `on` weekdays", "on")
+        if self.unit != "week" and self.on:
+            raise fail("recurring-cadence", "`on` weekdays only go with unit: week", "on")
+        if self.unit == "month" and self.day_of_month is None:
+            raise fail("recurring-cadence", "a monthly cadence needs day_of_month", "day_of_month")
+        if self.unit != "month" and self.day_of_month is not None:
+            raise fail(
+                "recurring-cadence", "day_of_month only goes with unit: month", "day_of_month"
+            )
+        return self
+
+
+class Trigger(Strict):
+    event: NonEmpty
+    properties: list[PropertyFilter] = Field(default_factory=list)
+
+
+class Inaction(Strict):
+    event: NonEmpty = Field(description="The event the user must NOT do")
+    within: Duration
+
+
+class DateProperty(Strict):
+    event: NonEmpty | None = Field(None, description="Event carrying the date (else a profile)")
+    property: NonEmpty
+    relation: Literal["before", "on", "after"] = "on"
+    offset: Duration | None = None
+    at: ClockTime = "09:00"
+
+    @model_validator(mode="after")
+    def _offset(self) -> DateProperty:
+        if (self.relation == "on") != (self.offset is None):
+            raise fail(
+                "date-property-offset",
+                "relation before/after needs an offset; relation on takes none",
+                "offset",
+            )
+        return self
+
+
+class Dnd(Strict):
+    from_: ClockTime = Field(alias="from")
+    to: ClockTime
+    mode: Literal["delay", "discard"] = "delay"
+
+    model_config = Strict.model_config | {"populate_by_name": True}
+
+
+class Preferences(Strict):
+    dnd: Dnd | None = None
+    user_timezone: bool = False
+    best_time: bool = False
+    cutoff: ClockTime | None = Field(None, description="Stop delivering after this time of day")
+    ignore_global_limits: bool = False
+    respect_frequency_caps: bool = True
+
+
+class When(Strict):
+    delivery: Delivery
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    dates: list[AwareDatetime] = Field(default_factory=list)
+    recurring: Recurring | None = None
+    trigger: Trigger | None = None
+    inaction: Inaction | None = None
+    date_property: DateProperty | None = None
+    preferences: Preferences = Field(default_factory=Preferences)
+
+    @model_validator(mode="after")
+    def _delivery_fits(self) -> When:
+        d = self.delivery
+        if self.start and self.end and self.end <= self.start:
+            raise fail("end-before-start", "end must be after start", "end")
+        if d == "now" and self.start:
+            raise fail("start-with-now", "delivery now takes no start", "start")
+        if d in ("on_date_time", "recurring") and self.start is None:
+            raise fail("start-required", f"delivery {d} needs a start", "start")
+        if d == "multiple_dates":
+            if len(self.dates) < 2:
+                raise fail("dates-required", "multiple_dates needs at least two dates", "dates")
+            if len(set(self.dates)) != len(self.dates):
+                raise fail("dates-duplicate", "dates must be distinct", "dates")
+            if self.end and max(self.dates) >= self.end:
+                raise fail("end-before-start", "end must be after every date", "end")
+        elif self.dates:
+            raise fail("dates-unexpected", "dates only go with delivery multiple_dates", "dates")
+        if (d == "recurring") != (self.recurring is not None):
+            if self.recurring is None:
+                raise fail("recurring-cadence", "delivery recurring needs a cadence", "recurring")
+            raise fail("recurring-unexpected", "recurring only goes with delivery recurring",
+                       "recurring")
+        if d in ("action", "inaction") and self.trigger is None:
+            raise fail("trigger-required", f"delivery {d} needs a trigger event", "trigger")
+        if d not in ("action", "inaction") and self.trigger is not None:
+            raise fail("trigger-unexpected", "trigger only goes with action or inaction", "trigger")
+        if (d == "inaction") != (self.inaction is not None):
+            raise fail("inaction-required", "delivery inaction needs `inaction` (event, within), "
+                       "and only it takes one", "inaction")
+        if (d == "date_property") != (self.date_property is not None):
+            raise fail("date-property-required", "delivery date_property needs `date_property`, "
+                       "and only it takes one", "date_property")
+        prefs = self.preferences
+        if prefs.user_timezone and prefs.best_time:
+            raise fail("timezone-and-best-time", "user_timezone and best_time exclude each other",
+                       "preferences")
+        if (prefs.user_timezone or prefs.best_time or prefs.cutoff) and d not in SCHEDULED - {"now"}:
+            raise fail("scheduled-preference",
+                       "user_timezone, best_time and cutoff only go with a scheduled delivery "
+                       "(on_date_time, multiple_dates, recurring)", "preferences")
+        return self
+
+
+class Goal(Strict):
+    event: NonEmpty
+    within: Duration = Field(description="Funnel conversion time, e.g. 1d")
+    filters: list[PropertyFilter] = Field(default_factory=list)
+    revenue_property: NonEmpty | None = None
