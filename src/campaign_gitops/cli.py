@@ -28,7 +28,7 @@ class Context:
     _cache: dict[str, object] = field(default_factory=dict)
 
     @cached_property
-    def settings(self):  # type: ignore[no-untyped-def]  # noqa: ANN201 - typed below
+    def settings(self):  # type: ignore[no-untyped-def]
         from campaign_gitops.config import load_settings
 
         return load_settings(self.chdir, self.config_file)
@@ -45,19 +45,32 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campaign-gitops")
-@click.option("-C", "--chdir", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="Run as if started in this folder.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (default: nearest campaign-gitops.toml or pyproject.toml).")
-@click.option("--at", "at_text", metavar="TIME",
-              help="Evaluate as of this ISO 8601 time (default: now).")
+@click.option(
+    "-C",
+    "--chdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Run as if started in this folder.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: nearest campaign-gitops.toml or pyproject.toml).",
+)
+@click.option(
+    "--at", "at_text", metavar="TIME", help="Evaluate as of this ISO 8601 time (default: now)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs; tracebacks on errors.")
 @click.pass_context
-def cli(ctx: click.Context, chdir: Path, config_file: Path | None, at_text: str | None,
-        verbose: bool) -> None:
+def cli(
+    ctx: click.Context, chdir: Path, config_file: Path | None, at_text: str | None, verbose: bool
+) -> None:
     """Messaging campaigns as code: validate, plan and apply them from git."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     ctx.obj = Context(chdir=chdir, config_file=config_file, at_text=at_text, verbose=verbose)
 
 
@@ -77,8 +90,13 @@ def schema() -> None:
 
 
 @schema.command("export")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Target folder (default: the package's schemas/).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Target folder (default: the package's schemas/).",
+)
 @click.option("--check", is_flag=True, help="Exit 1 when a file differs; write nothing.")
 def schema_export(directory: Path | None, check: bool) -> None:
     """Write schemas/*.schema.json generated from the models."""
@@ -124,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if verbose:
             traceback.print_exc()
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for details)",
-                   err=True)
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with -v for details)", err=True
+        )
         return 1
     return 0

@@ -1,4 +1,4 @@
-"""JSON Schemas generated from the models, committed under schemas/, and the validators over them."""
+"""JSON Schemas generated from the models, committed under schemas/, and their validators."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 SCHEMA_NAMES = ("campaign", "labels", "config")
@@ -101,10 +101,3 @@ def validator(name: str) -> Any:
     import jsonschema_rs
 
     return jsonschema_rs.validator_for(committed(name), validate_formats=True)
-
-
-def model_of(name: str) -> type[BaseModel]:
-    from campaign_gitops.config import RawConfig
-    from campaign_gitops.models import LabelsFile
-
-    return {"labels": LabelsFile, "config": RawConfig}[name]

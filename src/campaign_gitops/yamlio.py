@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -25,21 +25,22 @@ class Loader(_Base):  # type: ignore[misc]
     """YAML 1.2 core schema: `on`/`yes` stay strings, `09:00` is not sexagesimal, and
     timestamps stay strings so JSON Schema sees exactly what an editor sees."""
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
-            if key in seen:
-                raise DuplicateKeyError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r} (first defined on line "
-                    f"{seen[key].start_mark.line + 1})",
-                    key_node.start_mark,
-                )
-            seen[key] = key_node
+        keys = [k.value if isinstance(k, yaml.ScalarNode) else id(k) for k, _ in node.value]
+        if len(set(keys)) != len(keys):
+            seen: dict[Any, yaml.Node] = {}
+            for key, (key_node, _) in zip(keys, node.value, strict=True):
+                if key in seen:
+                    raise DuplicateKeyError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r} (first defined on line "
+                        f"{seen[key].start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
@@ -73,7 +74,7 @@ class YamlSyntaxError(Exception):
 
 def load(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader derives from SafeLoader
+        return yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
@@ -102,10 +103,13 @@ def locate(text: str, path: Sequence[PathPart]) -> tuple[int, int]:
                     leaf = isinstance(value_node, yaml.ScalarNode)
                     mark = value_node.start_mark if leaf else key_node.start_mark
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-                mark = child.start_mark
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            mark = child.start_mark
         if child is None:
             break
         node = child

@@ -19,8 +19,14 @@ def export(directory: Path | None, check: bool) -> int:
             wanted = schema.render(name)
             if current != wanted:
                 stale.append(path)
-                diff = difflib.unified_diff(current.splitlines(), wanted.splitlines(),
-                                            str(path), "generated", lineterm="", n=1)
+                diff = difflib.unified_diff(
+                    current.splitlines(),
+                    wanted.splitlines(),
+                    str(path),
+                    "generated",
+                    lineterm="",
+                    n=1,
+                )
                 click.echo("\n".join(list(diff)[:40]), err=True)
         for path in stale:
             click.echo(f"{path}: out of date; run `campaign-gitops schema export`", err=True)

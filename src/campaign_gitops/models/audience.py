@@ -109,7 +109,9 @@ class Segment(Strict):
 
     @model_validator(mode="after")
     def _saved_or_adhoc(self) -> Segment:
-        adhoc = [name for name in type(self).model_fields if name != "saved" and getattr(self, name)]
+        adhoc = [
+            name for name in type(self).model_fields if name != "saved" and getattr(self, name)
+        ]
         if self.saved and adhoc:
             raise fail(
                 "saved-and-adhoc",

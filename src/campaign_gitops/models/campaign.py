@@ -19,8 +19,8 @@ SECTIONS = ("name", "labels", "goal", "who", "what", "when")
 
 class _Named(Strict):
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
-        return params[0].__name__.removesuffix("Content") + cls.__name__
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        return str(params[0].__name__).removesuffix("Content") + cls.__name__
 
 
 class Variant(_Named, Generic[C]):
@@ -94,11 +94,18 @@ class CampaignBase(Strict):
             delivery, prefs = self.when.delivery, self.when.preferences
             daily = delivery in TRIGGERED or prefs.user_timezone or prefs.best_time
             if cap.per == "run" and delivery not in SCHEDULED:
-                raise fail("targeting-cap-per", "a per-run cap is for fixed-time or recurring "
-                           f"campaigns, not delivery {delivery}", "who")
+                raise fail(
+                    "targeting-cap-per",
+                    "a per-run cap is for fixed-time or recurring "
+                    f"campaigns, not delivery {delivery}",
+                    "who",
+                )
             if cap.per == "day" and not daily:
-                raise fail("targeting-cap-per", "a per-day cap is for best-time, user-timezone "
-                           "and triggered campaigns", "who")
+                raise fail(
+                    "targeting-cap-per",
+                    "a per-day cap is for best-time, user-timezone and triggered campaigns",
+                    "who",
+                )
         return self
 
     @property
@@ -117,7 +124,7 @@ def _model_for(channel: str, content: type[Strict]) -> type[CampaignBase]:
     model = create_model(
         title,
         __base__=CampaignBase,
-        channel=(Literal[channel], ...),
+        channel=(cast(Any, Literal[channel]), ...),
         what=(What[content], ...),  # type: ignore[valid-type]
     )
     model.CHANNEL = channel
@@ -128,7 +135,7 @@ CAMPAIGN_MODELS: dict[str, type[CampaignBase]] = {
     channel: _model_for(channel, content) for channel, content in CONTENT_BY_CHANNEL.items()
 }
 _Union = Annotated[Union[tuple(CAMPAIGN_MODELS.values())], Field(discriminator="channel")]  # type: ignore[valid-type]  # noqa: UP007
-CAMPAIGN_ADAPTER: TypeAdapter[CampaignBase] = TypeAdapter(_Union)
+CAMPAIGN_ADAPTER: TypeAdapter[CampaignBase] = TypeAdapter(cast(Any, _Union))
 
 
 class Label(Strict):

@@ -15,7 +15,7 @@ class Strict(BaseModel):
 
 
 def fail(code: str, message: str, field: str | None = None, **ctx: Any) -> PydanticCustomError:
-    """A cross-field error with a stable code; `field` names the offending child for its location."""
+    """A cross-field error with a stable code; `field` names the child it points at."""
     return PydanticCustomError(code, message, {"field": field, **ctx} if field else ctx or None)
 
 
@@ -45,8 +45,12 @@ LabelName = Annotated[
     ),
 ]
 
-_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
-          "w": timedelta(weeks=1)}
+_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
 
 
 def parse_duration(text: str) -> timedelta:
@@ -57,8 +61,17 @@ def parse_duration(text: str) -> timedelta:
 
 
 Operator = Literal[
-    "equals", "not_equals", "contains", "not_contains", "greater_than", "less_than",
-    "between", "exists", "not_exists", "in", "not_in",
+    "equals",
+    "not_equals",
+    "contains",
+    "not_contains",
+    "greater_than",
+    "less_than",
+    "between",
+    "exists",
+    "not_exists",
+    "in",
+    "not_in",
 ]
 Scalar = str | int | float | bool
 

@@ -135,44 +135,50 @@ PayloadField = Literal[
 
 class WebhookContent(Strict):
     endpoint: NonEmpty = Field(description="Name of the webhook endpoint set up in the account")
-    fields: list[PayloadField] = Field(default_factory=lambda: ["identity"])
+    fields: list[PayloadField] = Field(["identity"])
     key_values: dict[str, str] = Field(default_factory=dict)
 
 
 class FacebookAudienceContent(Strict):
     ad_account: NonEmpty
     audience: NonEmpty = Field(description="Custom audience name")
-    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(
-        default_factory=lambda: ["email"], min_length=1
-    )
+    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(["email"], min_length=1)
 
 
 class GoogleAdsContent(Strict):
     customer_id: NonEmpty = Field(pattern=r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$")
     audience: NonEmpty = Field(description="Customer match user list name")
-    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(
-        default_factory=lambda: ["email"], min_length=1
-    )
+    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(["email"], min_length=1)
 
 
 class TikTokAudienceContent(Strict):
     advertiser_id: NonEmpty
     audience: NonEmpty
-    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(
-        default_factory=lambda: ["email"], min_length=1
-    )
+    match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(["email"], min_length=1)
 
 
 class SegmentExportContent(Strict):
-    fields: list[PayloadField] = Field(default_factory=lambda: ["identity"], min_length=1)
+    fields: list[PayloadField] = Field(["identity"], min_length=1)
     key_values: dict[str, str] = Field(default_factory=dict)
 
 
 Content = (
-    PushContent | InAppContent | AppInboxContent | EmailContent | SmsContent | WhatsAppContent
-    | WebPushContent | WebPopupContent | WebExitIntentContent | NativeDisplayContent
-    | WebNativeDisplayContent | WebhookContent | FacebookAudienceContent | GoogleAdsContent
-    | TikTokAudienceContent | SegmentExportContent
+    PushContent
+    | InAppContent
+    | AppInboxContent
+    | EmailContent
+    | SmsContent
+    | WhatsAppContent
+    | WebPushContent
+    | WebPopupContent
+    | WebExitIntentContent
+    | NativeDisplayContent
+    | WebNativeDisplayContent
+    | WebhookContent
+    | FacebookAudienceContent
+    | GoogleAdsContent
+    | TikTokAudienceContent
+    | SegmentExportContent
 )
 
 CONTENT_BY_CHANNEL: dict[str, type[Strict]] = {

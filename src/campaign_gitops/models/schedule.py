@@ -6,10 +6,23 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from campaign_gitops.models.common import ClockTime, Duration, NonEmpty, PropertyFilter, Strict, fail
+from campaign_gitops.models.common import (
+    ClockTime,
+    Duration,
+    NonEmpty,
+    PropertyFilter,
+    Strict,
+    fail,
+)
 
 Delivery = Literal[
-    "now", "on_date_time", "multiple_dates", "recurring", "action", "inaction", "date_property",
+    "now",
+    "on_date_time",
+    "multiple_dates",
+    "recurring",
+    "action",
+    "inaction",
+    "date_property",
     "api",
 ]
 SCHEDULED: frozenset[str] = frozenset({"now", "on_date_time", "multiple_dates", "recurring"})
@@ -116,26 +129,41 @@ class When(Strict):
         if (d == "recurring") != (self.recurring is not None):
             if self.recurring is None:
                 raise fail("recurring-cadence", "delivery recurring needs a cadence", "recurring")
-            raise fail("recurring-unexpected", "recurring only goes with delivery recurring",
-                       "recurring")
+            raise fail(
+                "recurring-unexpected", "recurring only goes with delivery recurring", "recurring"
+            )
         if d in ("action", "inaction") and self.trigger is None:
             raise fail("trigger-required", f"delivery {d} needs a trigger event", "trigger")
         if d not in ("action", "inaction") and self.trigger is not None:
             raise fail("trigger-unexpected", "trigger only goes with action or inaction", "trigger")
         if (d == "inaction") != (self.inaction is not None):
-            raise fail("inaction-required", "delivery inaction needs `inaction` (event, within), "
-                       "and only it takes one", "inaction")
+            raise fail(
+                "inaction-required",
+                "delivery inaction needs `inaction` (event, within), and only it takes one",
+                "inaction",
+            )
         if (d == "date_property") != (self.date_property is not None):
-            raise fail("date-property-required", "delivery date_property needs `date_property`, "
-                       "and only it takes one", "date_property")
+            raise fail(
+                "date-property-required",
+                "delivery date_property needs `date_property`, and only it takes one",
+                "date_property",
+            )
         prefs = self.preferences
         if prefs.user_timezone and prefs.best_time:
-            raise fail("timezone-and-best-time", "user_timezone and best_time exclude each other",
-                       "preferences")
-        if (prefs.user_timezone or prefs.best_time or prefs.cutoff) and d not in SCHEDULED - {"now"}:
-            raise fail("scheduled-preference",
-                       "user_timezone, best_time and cutoff only go with a scheduled delivery "
-                       "(on_date_time, multiple_dates, recurring)", "preferences")
+            raise fail(
+                "timezone-and-best-time",
+                "user_timezone and best_time exclude each other",
+                "preferences",
+            )
+        if (prefs.user_timezone or prefs.best_time or prefs.cutoff) and d not in SCHEDULED - {
+            "now"
+        }:
+            raise fail(
+                "scheduled-preference",
+                "user_timezone, best_time and cutoff only go with a scheduled delivery "
+                "(on_date_time, multiple_dates, recurring)",
+                "preferences",
+            )
         return self
 
 

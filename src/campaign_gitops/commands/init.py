@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from campaign_gitops import schema
+
+CONFIG = """\
+# campaign-gitops configuration (schema: schemas/config.schema.json)
+backend = "local"                              # embedded platform; "clevertap": a real account
+campaigns_dir = "campaigns"
+labels_file = "labels.yaml"
+platform = ".campaign-gitops/platform.db"      # the local platform's SQLite file
+state = ".campaign-gitops/state.db"            # state store: SQLite path or postgresql:// URL
+creator_approver = false                       # the account uses the creator-approver workflow
+"""
+LABELS = """\
+# yaml-language-server: $schema=schemas/labels.schema.json
+labels:
+  - name: Onboarding
+    description: Messages that onboard new users
+"""
+CAMPAIGN = """\
+# yaml-language-server: $schema=../../schemas/campaign.schema.json
+name: Welcome push, day 1
+channel: push
+labels: [Onboarding]
+state: draft
+goal:
+  event: Charged
+  within: 1d
+who:
+  segment:
+    past_behavior:
+      did: [{event: App Launched, within: 7d}]
+  control_group: {percent: 10}
+what:
+  content:
+    title: Welcome!
+    body: Your first order ships free
+    deep_link: app://offers
+when:
+  delivery: action
+  trigger: {event: App Installed}
+  preferences:
+    dnd: {from: "21:00", to: "09:00", mode: delay}
+"""
+
+
+def _write(path: Path, text: str, root: Path) -> None:
+    shown = path.relative_to(root).as_posix()
+    if path.exists():
+        click.echo(f"kept     {shown} (exists)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    click.echo(f"created  {shown}")
+
+
+def init(directory: Path) -> int:
+    root = directory.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    pyproject = root / "pyproject.toml"
+    if pyproject.exists():
+        text = pyproject.read_text()
+        if "[tool.campaign-gitops]" in text:
+            click.echo("kept     pyproject.toml (has [tool.campaign-gitops])")
+        else:
+            body = CONFIG.split("\n", 1)[1]
+            pyproject.write_text(text.rstrip("\n") + "\n\n[tool.campaign-gitops]\n" + body)
+            click.echo("updated  pyproject.toml ([tool.campaign-gitops])")
+    else:
+        _write(root / "campaign-gitops.toml", CONFIG, root)
+    _write(root / "labels.yaml", LABELS, root)
+    _write(root / "campaigns" / "onboarding" / "welcome-push.yaml", CAMPAIGN, root)
+    for name in schema.SCHEMA_NAMES:
+        _write(root / "schemas" / f"{name}.schema.json", schema.packaged_text(name), root)
+    ignore = root / ".gitignore"
+    lines = ignore.read_text().splitlines() if ignore.exists() else []
+    if ".campaign-gitops/" not in lines:
+        ignore.write_text("\n".join([*lines, ".campaign-gitops/"]) + "\n")
+        click.echo("updated  .gitignore (.campaign-gitops/)")
+    click.echo("next: campaign-gitops validate")
+    return 0
