@@ -4,7 +4,7 @@ Read lazily: `--help` and `init` never touch it."""
 
 from __future__ import annotations
 
-import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,13 +99,14 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         root = config_file.resolve().parent
     if config_file is None:
         return Settings(root=root, config_file=None, raw=RawConfig())
-    name = os.path.relpath(config_file, Path.cwd())
+    name = config_file.name  # like every problem path: relative to the repository root
     text = config_file.read_text()
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0)
-        col = getattr(exc, "colno", 0)
+        # 3.11: TOMLDecodeError has no lineno; its message ends "(at line L, column C)"
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(found[1]), int(found[2])) if found else (0, 0)
         raise ValidationFailed([Problem(name, line, col, "", str(exc), "toml-syntax")]) from exc
     table = TABLE if config_file.name == "pyproject.toml" else ""
     section = document.get("tool", {}).get("campaign-gitops", {}) if table else document

@@ -20,6 +20,7 @@ from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, L
 from campaign_gitops.models.common import DURATION_RE, LABEL_PATTERN
 
 BUILTIN_ERRORS = frozenset(get_args(ErrorType))
+LABEL_RE = re.compile(LABEL_PATTERN)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -29,8 +30,10 @@ class Source:
     file: str
     text: str
 
-    def problem(self, path: Sequence[PathPart], message: str, code: str) -> Problem:
-        line, col = yamlio.locate(self.text, path)
+    def problem(
+        self, path: Sequence[PathPart], message: str, code: str, at_key: bool = False
+    ) -> Problem:
+        line, col = yamlio.locate(self.text, path, at_key)
         return Problem(self.file, line, col, dotted(path), message, code)
 
 
@@ -87,7 +90,7 @@ def _schema_problem(source: Source, error: Any) -> Problem:
     elif kind == "MaxItems" and path == ["labels"] and len(error.instance) > MAX_LABELS:
         code = "too-many-labels"
         message = f"{len(error.instance)} labels; the platform allows at most {MAX_LABELS}"
-    return source.problem(path, message, code)
+    return source.problem(path, message, code, at_key=code == "unknown-field")
 
 
 def _is_naive(value: str) -> bool:
@@ -245,7 +248,7 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
                 continue
             owners[parsed.id] = source.file
         for index, name in enumerate(parsed.labels):
-            if name not in known:
+            if name not in known and LABEL_RE.match(name):
                 problems.append(
                     source.problem(
                         ["labels", index],
@@ -282,9 +285,26 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def decode(file: str, data: bytes) -> Source:
+    try:
+        return Source(file, data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = Problem(
+            file,
+            line,
+            col,
+            "",
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            "encoding",
+        )
+        raise ValidationFailed([problem]) from exc
+
+
 def read_worktree(root: Path, campaigns_dir: Path, labels_file: Path) -> Desired:
     def source(path: Path) -> Source:
-        return Source(path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+        return decode(path.relative_to(root).as_posix(), path.read_bytes())
 
     with gc_paused():
         sources = [source(p) for p in campaign_files(root, campaigns_dir)]

@@ -85,8 +85,9 @@ def load(text: str) -> Any:
         raise YamlSyntaxError(str(exc), 0, 0) from exc
 
 
-def locate(text: str, path: Sequence[PathPart]) -> tuple[int, int]:
-    """1-based (line, col) of the node at `path`, or of its deepest existing ancestor."""
+def locate(text: str, path: Sequence[PathPart], at_key: bool = False) -> tuple[int, int]:
+    """1-based (line, col) of the node at `path` (of its key with `at_key`), or of its deepest
+    existing ancestor."""
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
@@ -100,7 +101,7 @@ def locate(text: str, path: Sequence[PathPart]) -> tuple[int, int]:
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
                     child = value_node
-                    leaf = isinstance(value_node, yaml.ScalarNode)
+                    leaf = isinstance(value_node, yaml.ScalarNode) and not at_key
                     mark = value_node.start_mark if leaf else key_node.start_mark
                     break
         elif (

@@ -1,0 +1,73 @@
+"""Every check has a failing fixture named after its error; its message and place are asserted.
+
+A single-file fixture states its expected problem on its first line (`# expect: LINE:COL: ...`)
+and is validated beside tests/fixtures/labels.yaml; a folder fixture holds expected.txt."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from campaign_gitops.errors import ValidationFailed
+from campaign_gitops.loader import read_worktree
+
+INVALID = Path(__file__).parents[1] / "fixtures" / "invalid"
+SINGLE = sorted(INVALID.glob("*.yaml"))
+FOLDERS = sorted(p for p in INVALID.iterdir() if p.is_dir())
+
+
+def problems_in(root: Path) -> list[str]:
+    with pytest.raises(ValidationFailed) as info:
+        read_worktree(root, root / "campaigns", root / "labels.yaml")
+    return [p.render() for p in info.value.problems]
+
+
+@pytest.mark.parametrize("fixture", SINGLE, ids=lambda p: p.stem)
+def test_single_file_fixture(fixture: Path, tmp_path: Path) -> None:
+    expected = fixture.read_text().splitlines()[0].removeprefix("# expect: ")
+    (tmp_path / "campaigns").mkdir()
+    shutil.copy(fixture, tmp_path / "campaigns" / fixture.name)
+    shutil.copy(INVALID.parent / "labels.yaml", tmp_path / "labels.yaml")
+    assert problems_in(tmp_path) == [f"campaigns/{fixture.name}:{expected}"]
+
+
+@pytest.mark.parametrize("fixture", FOLDERS, ids=lambda p: p.name)
+def test_folder_fixture(fixture: Path, tmp_path: Path) -> None:
+    root = tmp_path / fixture.name
+    shutil.copytree(fixture, root)
+    assert problems_in(root) == (fixture / "expected.txt").read_text().splitlines()
+
+
+def test_every_code_raised_in_the_models_has_a_fixture() -> None:
+    import re
+
+    src = Path(__file__).parents[2] / "src" / "campaign_gitops"
+    raised = set()
+    for path in src.rglob("*.py"):
+        raised |= set(re.findall(r'fail\(\s*"([a-z-]+)"', path.read_text()))
+    covered = {
+        line.rsplit("[", 1)[1].rstrip("]")
+        for fixture in SINGLE
+        for line in [fixture.read_text().splitlines()[0]]
+    } | {
+        line.rsplit("[", 1)[1].rstrip("]")
+        for folder in FOLDERS
+        for line in (folder / "expected.txt").read_text().splitlines()
+    }
+    missing = (
+        raised
+        - covered
+        - {
+            "duplicate-label",
+            "dates-duplicate",
+            "dates-unexpected",
+            "recurring-unexpected",
+            "trigger-unexpected",
+            "date-property-offset",
+            "empty-filter",
+            "ab-variant-names",
+        }
+    )
+    assert not missing, f"codes without a failing fixture: {sorted(missing)}"
