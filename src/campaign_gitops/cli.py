@@ -114,6 +114,78 @@ def init(directory: Path) -> None:
     raise SystemExit(run(directory))
 
 
+TABLE_FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option("--channel", multiple=True, help="Repeatable, like every filter."),
+        click.option("--type", "type_", multiple=True),
+        click.option("--status", multiple=True),
+        click.option("--created-by", multiple=True),
+        click.option("--label", multiple=True),
+        click.option("--delivery", multiple=True),
+        click.option("--archived", "archived", flag_value="only", help="Only archived campaigns."),
+        click.option("--all", "archived", flag_value="include", help="Archived and not archived."),
+        click.option("--filter", "saved", metavar="NAME", help="A saved filter from config."),
+        click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _where(
+    ctx: Context, saved: str | None, archived: str | None, **given: tuple[str, ...]
+) -> object:
+    from campaign_gitops.commands.platform import resolve_filter
+
+    given["type"] = given.pop("type_")
+    return resolve_filter(ctx.settings, saved, given, archived or "exclude")
+
+
+@cli.command("list")
+@_filter_options
+@pass_ctx
+def list_cmd(
+    ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
+) -> None:
+    """Campaigns on the platform, with the dashboard's filters (archived ones hidden)."""
+    from campaign_gitops.commands.platform import list_campaigns
+
+    where = _where(ctx, saved, archived, **given)
+    raise SystemExit(list_campaigns(ctx.settings, ctx.at, where, fmt))  # type: ignore[arg-type]
+
+
+@cli.command()
+@_filter_options
+@pass_ctx
+def report(
+    ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
+) -> None:
+    """Per campaign: sent, conversions and conversion rate (runs due by --at are recorded)."""
+    from campaign_gitops.commands.platform import report as run
+
+    where = _where(ctx, saved, archived or "include", **given)
+    raise SystemExit(run(ctx.settings, ctx.at, where, fmt))  # type: ignore[arg-type]
+
+
+@cli.group()
+def platform() -> None:
+    """The embedded local platform."""
+
+
+@platform.command("seed")
+@click.option("--users", type=click.IntRange(0, 10_000_000), default=10_000, show_default=True)
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True)
+@pass_ctx
+def platform_seed(ctx: Context, users: int, seed_value: int) -> None:
+    """Fill the local profile store with deterministic synthetic users and events."""
+    from campaign_gitops.commands.platform import seed
+
+    raise SystemExit(seed(ctx.settings, ctx.at, users, seed_value))
+
+
 def main(argv: list[str] | None = None) -> int:
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:

@@ -27,6 +27,18 @@ class ClevertapConfig(Strict):
     max_concurrency: int = Field(3, ge=1, le=3)
 
 
+class SavedFilter(Strict):
+    """A saved `list` filter (the dashboard's "Save Filter")."""
+
+    channel: list[str] = Field(default_factory=list)
+    type: list[str] = Field(default_factory=list)
+    status: list[str] = Field(default_factory=list)
+    created_by: list[str] = Field(default_factory=list)
+    label: list[str] = Field(default_factory=list)
+    delivery: list[str] = Field(default_factory=list)
+    archived: Literal["exclude", "only", "include"] = "exclude"
+
+
 class RawConfig(Strict):
     backend: Literal["local", "clevertap"] = "local"
     campaigns_dir: str = Field("campaigns", description="Folder of campaign files, any depth")
@@ -40,8 +52,14 @@ class RawConfig(Strict):
     creator_approver: bool = Field(
         False, description="The account uses the creator-approver workflow"
     )
-    created_by: str | None = Field(None, description="Creator recorded on new campaigns")
+    created_by: str = Field("campaign-gitops", description="Creator recorded on new campaigns")
+    role: Literal["creator", "approver"] = Field(
+        "creator", description="This tool's role in the creator-approver workflow"
+    )
     clevertap: ClevertapConfig | None = None
+    filters: dict[str, SavedFilter] = Field(
+        default_factory=dict, description="Saved `list` filters by name"
+    )
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,10 @@ class Settings:
     @property
     def labels_file(self) -> Path:
         return self.root / self.raw.labels_file
+
+    @property
+    def platform_path(self) -> Path:
+        return self.root / self.raw.platform
 
 
 def find_config(start: Path) -> tuple[Path, Path | None]:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 import pytest
 
-from campaign_gitops.lifecycle import Facts, live_state, run_times, upcoming_runs
+from campaign_gitops.lifecycle import Facts, Schedule, live_state, run_times, upcoming_runs
 from campaign_gitops.models.schedule import When
 
 
@@ -13,11 +14,13 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def when(**kw: Any) -> When:
-    return When.model_validate(kw)
+def when(**kw: Any) -> Schedule:
+    schedule = Schedule.from_when(When.model_validate(kw))
+    assert Schedule.from_json(schedule.to_json()) == schedule
+    return schedule
 
 
-def state(facts: Facts, w: When, now: str) -> tuple[str, bool]:
+def state(facts: Facts, w: Schedule, now: str) -> tuple[str, bool]:
     live = live_state(facts, w, at(now))
     return live.status, live.archived
 
@@ -115,10 +118,8 @@ def test_stop_is_final() -> None:
 )
 def test_seed_auto_archival_examples(status: str, facts: Facts, last_active: str,
                                      archived_on: str) -> None:
-    w = when(delivery="on_date_time", start=f"{last_active}T00:00:00Z") if status == "completed" \
-        else when(delivery="api")
-    if status == "completed":  # completes at the end of its one-hour send on Mar 10
-        w = when(delivery="on_date_time", start=f"{last_active}T00:00:00Z")
+    # the completed one ends its one-hour send on Mar 10
+    w = when(delivery="on_date_time", start=f"{last_active}T00:00:00Z")
     day_before = at(archived_on) - timedelta(seconds=1)
     before = live_state(facts, w, day_before)
     assert (before.status, before.archived) == (status, False)
@@ -142,3 +143,34 @@ def test_manual_archive_is_permanent() -> None:
     facts = Facts(at("2026-11-01"), at("2026-11-01"), archived_at=at("2026-11-05"))
     assert state(facts, when(delivery="now"), "2026-11-04") == ("draft", False)
     assert state(facts, when(delivery="now"), "2026-11-06") == ("draft", True)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    unit=st.sampled_from(["day", "week", "month"]),
+    every=st.integers(1, 4),
+    days=st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+                  min_size=1, max_size=3, unique=True),
+    day_of_month=st.integers(1, 31),
+    offset_days=st.integers(0, 900),
+)
+def test_jumping_near_now_gives_the_same_runs(unit: str, every: int, days: list[str],
+                                              day_of_month: int, offset_days: int) -> None:
+    cadence: dict[str, Any] = {"unit": unit, "every": every, "at": "09:30"}
+    if unit == "week":
+        cadence["on"] = days
+    if unit == "month":
+        cadence["day_of_month"] = day_of_month
+    w = when(delivery="recurring", start="2026-01-15T08:00:00Z", recurring=cadence)
+    published = at("2026-01-01")
+    now = at("2026-01-15") + timedelta(days=offset_days, hours=3)
+    walked = list(takewhile(lambda t: t <= now + timedelta(days=130), run_times(w, published)))
+    jumped = list(takewhile(lambda t: t <= now + timedelta(days=130),
+                            run_times(w, published, near=now)))
+    assert [t for t in walked if t >= now - timedelta(days=1)] == [
+        t for t in jumped if t >= now - timedelta(days=1)
+    ]

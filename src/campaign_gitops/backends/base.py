@@ -1,0 +1,192 @@
+"""The interface every platform backend implements, and what the planner may ask of it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from campaign_gitops.errors import FatalError
+from campaign_gitops.models import CampaignBase, Label
+from campaign_gitops.rules import Role
+
+
+class PlatformError(FatalError):
+    """The platform refused an operation (as the dashboard would)."""
+
+    def __init__(self, message: str, rule: str = ""):
+        super().__init__(f"{message} (rule: {rule})" if rule else message)
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class Actor:
+    email: str
+    role: Role = "creator"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; the planner shows the rest as manual steps, never as a late
+    failure during apply."""
+
+    update: bool = True
+    drafts: bool = True
+    labels: bool = True
+    archive: bool = True
+    estimate: bool = True
+    reports: bool = True
+    approval_workflow: bool = True
+    channels: frozenset[str] = frozenset()
+    max_concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class LiveCampaign:
+    platform_id: str
+    id: str
+    name: str
+    channel: str
+    type: str
+    delivery: str
+    status: str
+    archived: bool
+    spec: dict[str, Any]
+    scheduled_at: datetime | None
+    last_active: datetime
+    created_by: str
+    labels: tuple[str, ...]
+    version: int
+    has_run: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "platform_id": self.platform_id,
+            "name": self.name,
+            "channel": self.channel,
+            "type": self.type,
+            "delivery": self.delivery,
+            "status": self.status,
+            "archived": self.archived,
+            "labels": list(self.labels),
+            "created_by": self.created_by,
+            "version": self.version,
+            "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
+            "last_active": self.last_active.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The dashboard's campaign filters (seed 002, "Filter Campaigns"); empty means any."""
+
+    channel: Sequence[str] = ()
+    type: Sequence[str] = ()
+    status: Sequence[str] = ()
+    created_by: Sequence[str] = ()
+    label: Sequence[str] = ()
+    delivery: Sequence[str] = ()
+    archived: Literal["exclude", "only", "include"] = "exclude"
+
+    def matches(self, c: LiveCampaign) -> bool:
+        if (self.archived == "exclude" and c.archived) or (
+            self.archived == "only" and not c.archived
+        ):
+            return False
+        return (
+            (not self.channel or c.channel in self.channel)
+            and (not self.type or c.type in self.type)
+            and (not self.status or c.status in self.status)
+            and (not self.created_by or c.created_by in self.created_by)
+            and (not self.delivery or c.delivery in self.delivery)
+            and (not self.label or bool(set(self.label) & set(c.labels)))
+        )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    id: str
+    name: str
+    channel: str
+    type: str
+    status: str
+    delivery: str
+    labels: tuple[str, ...]
+    created_by: str
+    runs: int = 0
+    qualified: int = 0
+    held_out: int = 0
+    sent: int = 0
+    viewed: int = 0
+    clicked: int = 0
+    conversions: int = 0
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def conversion_rate(self) -> float:
+        return self.conversions / self.sent if self.sent else 0.0
+
+
+class Backend(ABC):
+    name: str = ""
+    capabilities: Capabilities = Capabilities()
+
+    @abstractmethod
+    def list_campaigns(
+        self, now: datetime, where: ListFilter | None = None
+    ) -> list[LiveCampaign]: ...
+
+    @abstractmethod
+    def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign: ...
+
+    @abstractmethod
+    def create_campaign(
+        self, campaign_id: str, spec: CampaignBase, *, publish: bool, actor: Actor, now: datetime
+    ) -> LiveCampaign: ...
+
+    @abstractmethod
+    def update_campaign(
+        self,
+        platform_id: str,
+        spec: CampaignBase,
+        sections: frozenset[str],
+        *,
+        actor: Actor,
+        now: datetime,
+    ) -> LiveCampaign: ...
+
+    @abstractmethod
+    def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+
+    @abstractmethod
+    def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+
+    @abstractmethod
+    def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+
+    @abstractmethod
+    def estimate_reach(self, spec: CampaignBase, now: datetime) -> int: ...
+
+    @abstractmethod
+    def list_labels(self) -> list[Label]: ...
+
+    @abstractmethod
+    def create_label(self, label: Label) -> None: ...
+
+    @abstractmethod
+    def update_label(self, label: Label) -> None: ...
+
+    @abstractmethod
+    def rename_label(self, old: str, new: str) -> None: ...
+
+    @abstractmethod
+    def delete_label(self, name: str) -> None: ...
+
+    @abstractmethod
+    def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass

@@ -1,0 +1,479 @@
+"""The embedded platform: campaigns and labels in a SQLite file, the seeds' lifecycle enforced.
+
+Statuses are derived from recorded facts and the caller's clock (lifecycle.py); every edit,
+publish, stop and archive is judged by rules.py, and refused as the dashboard refuses it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from campaign_gitops.backends.base import (
+    Actor,
+    Backend,
+    Capabilities,
+    ListFilter,
+    LiveCampaign,
+    PlatformError,
+    ReportRow,
+)
+from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
+from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
+from campaign_gitops.models.common import LABEL_FORBIDDEN
+from campaign_gitops.rules import Outcome, Situation, judge_edit, judge_operation
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    pk INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    published_at TEXT,
+    approval TEXT NOT NULL DEFAULT 'none',
+    approval_at TEXT,
+    stopped_at TEXT,
+    archived_at TEXT,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS campaigns_channel ON campaigns(channel);
+CREATE TABLE IF NOT EXISTS labels (
+    name TEXT PRIMARY KEY,
+    description TEXT
+);
+CREATE TABLE IF NOT EXISTS campaign_labels (
+    campaign_pk INTEGER NOT NULL REFERENCES campaigns(pk) ON DELETE CASCADE,
+    label TEXT NOT NULL REFERENCES labels(name) ON UPDATE CASCADE ON DELETE RESTRICT,
+    PRIMARY KEY (campaign_pk, label)
+);
+CREATE INDEX IF NOT EXISTS campaign_labels_label ON campaign_labels(label);
+CREATE TABLE IF NOT EXISTS saved_segments (
+    name TEXT PRIMARY KEY,
+    segment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    campaign_pk INTEGER NOT NULL REFERENCES campaigns(pk) ON DELETE CASCADE,
+    run_at TEXT NOT NULL,
+    qualified INTEGER NOT NULL,
+    held_out INTEGER NOT NULL,
+    capped INTEGER NOT NULL,
+    dnd_delayed INTEGER NOT NULL,
+    dnd_discarded INTEGER NOT NULL,
+    sent INTEGER NOT NULL,
+    viewed INTEGER NOT NULL,
+    clicked INTEGER NOT NULL,
+    converted INTEGER NOT NULL,
+    skipped TEXT,
+    PRIMARY KEY (campaign_pk, run_at)
+);
+CREATE TABLE IF NOT EXISTS notification_sent (
+    user_idx INTEGER NOT NULL,
+    campaign_pk INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    labels TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_sent_user ON notification_sent(user_idx);
+"""
+PLATFORM_ID_OFFSET = 1_457_000_000  # ids shaped like the real platform's
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class LocalBackend(Backend):
+    name = "local"
+    capabilities = Capabilities(channels=frozenset(CHANNELS), max_concurrency=1)
+
+    def __init__(self, path: Path, *, workflow: bool = False):
+        self.path = path
+        self.workflow = workflow
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Two processes may share the file: WAL lets readers and one writer proceed together,
+        # the busy timeout makes a second writer wait instead of failing.
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _facts(self, row: sqlite3.Row) -> Facts:
+        return Facts(
+            created_at=datetime.fromisoformat(row["created_at"]),
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+            published_at=_dt(row["published_at"]),
+            approval=row["approval"],
+            approval_at=_dt(row["approval_at"]),
+            stopped_at=_dt(row["stopped_at"]),
+            archived_at=_dt(row["archived_at"]),
+        )
+
+    def _live(
+        self, row: sqlite3.Row, labels: tuple[str, ...], now: datetime, with_spec: bool = True
+    ) -> LiveCampaign:
+        state = self._state(row, now)
+        return LiveCampaign(
+            platform_id=str(PLATFORM_ID_OFFSET + row["pk"]),
+            id=row["key"],
+            name=row["name"],
+            channel=row["channel"],
+            type=row["type"],
+            delivery=row["delivery"],
+            status=state.status,
+            archived=state.archived,
+            spec=json.loads(row["spec"]) if with_spec else {},
+            scheduled_at=state.scheduled_at,
+            last_active=state.last_active,
+            created_by=row["created_by"],
+            labels=labels,
+            version=row["version"],
+            has_run=state.has_run,
+        )
+
+    def _state(self, row: sqlite3.Row, now: datetime) -> Live:
+        return live_state(self._facts(row), Schedule.from_json(json.loads(row["schedule"])), now)
+
+    def _labels_of(self, pks: list[int] | None = None) -> dict[int, tuple[str, ...]]:
+        out: dict[int, list[str]] = {}
+        query = "SELECT campaign_pk, label FROM campaign_labels ORDER BY campaign_pk, label"
+        for pk, label in self.db.execute(query):
+            out.setdefault(pk, []).append(label)
+        return {pk: tuple(v) for pk, v in out.items() if pks is None or pk in pks}
+
+    def list_campaigns(
+        self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
+    ) -> list[LiveCampaign]:
+        where = where or ListFilter()
+        clauses, params = [], []
+        for column in ("channel", "type", "created_by", "delivery"):
+            values = getattr(where, column)
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        if where.label:
+            clauses.append(
+                "pk IN (SELECT campaign_pk FROM campaign_labels WHERE label IN "
+                f"({','.join('?' * len(where.label))}))"
+            )
+            params.extend(where.label)
+        sql = "SELECT * FROM campaigns" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        labels = self._labels_of()
+        found = (
+            self._live(row, labels.get(row["pk"], ()), now, with_spec)
+            for row in self.db.execute(sql + " ORDER BY key", params)
+        )
+        return [c for c in found if where.matches(c)]
+
+    def _row(self, platform_id: str) -> sqlite3.Row:
+        try:
+            pk = int(platform_id) - PLATFORM_ID_OFFSET
+        except ValueError:
+            pk = -1
+        row = self.db.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
+        if row is None:
+            raise PlatformError(f"no campaign with id {platform_id}")
+        return row  # type: ignore[no-any-return]
+
+    def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:
+        row = self._row(platform_id)
+        return self._live(row, self._labels_of([row["pk"]]).get(row["pk"], ()), now)
+
+    def _situation(self, row: sqlite3.Row, actor: Actor, now: datetime) -> Situation:
+        state = self._state(row, now)
+        return Situation(
+            state.status,
+            state.archived,
+            self.workflow,
+            actor.role,
+            state.has_run,
+            state.scheduled_at,
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _check_labels(self, spec: CampaignBase) -> None:
+        known = {r[0] for r in self.db.execute("SELECT name FROM labels")}
+        missing = [name for name in spec.labels if name not in known]
+        if missing:
+            raise PlatformError(f"unknown label(s): {', '.join(missing)}; create them first")
+
+    def _set_labels(self, pk: int, labels: list[str]) -> None:
+        self.db.execute("DELETE FROM campaign_labels WHERE campaign_pk = ?", (pk,))
+        self.db.executemany(
+            "INSERT INTO campaign_labels VALUES (?, ?)", [(pk, name) for name in labels]
+        )
+
+    def create_campaign(
+        self, campaign_id: str, spec: CampaignBase, *, publish: bool, actor: Actor, now: datetime
+    ) -> LiveCampaign:
+        with self.transaction():
+            if self.db.execute("SELECT 1 FROM campaigns WHERE key = ?", (campaign_id,)).fetchone():
+                raise PlatformError(f"a campaign with id {campaign_id!r} already exists")
+            self._check_labels(spec)
+            cursor = self.db.execute(
+                "INSERT INTO campaigns (key, name, channel, type, delivery, spec, schedule, "
+                "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    campaign_id,
+                    spec.name,
+                    spec.channel,
+                    spec.type,
+                    spec.when.delivery,
+                    _spec_json(spec),
+                    json.dumps(Schedule.from_when(spec.when).to_json()),
+                    actor.email,
+                    now.isoformat(),
+                    now.isoformat(),
+                ),
+            )
+            pk = cursor.lastrowid
+            assert pk is not None
+            self._set_labels(pk, spec.labels)
+            if publish:
+                self._publish(pk, actor, now)
+        return self.get_campaign(str(PLATFORM_ID_OFFSET + pk), now)
+
+    def update_campaign(
+        self,
+        platform_id: str,
+        spec: CampaignBase,
+        sections: frozenset[str],
+        *,
+        actor: Actor,
+        now: datetime,
+    ) -> LiveCampaign:
+        with self.transaction():
+            row = self._row(platform_id)
+            if spec.channel != row["channel"]:
+                raise PlatformError(
+                    "the channel of a campaign never changes after creation", "channel"
+                )
+            verdict = judge_edit(self._situation(row, actor, now), sections, now)
+            if not verdict.allowed:
+                raise PlatformError(f"campaign {row['key']}: {verdict.reason}", verdict.rule.key)
+            self._check_labels(spec)
+            approval, approval_at = row["approval"], row["approval_at"]
+            if verdict.outcome is Outcome.APPROVAL:
+                approval, approval_at = "pending", now.isoformat()
+            elif row["approval"] != "none" and actor.role == "approver":
+                approval, approval_at = "none", None  # an approver's edit is published
+            self.db.execute(
+                "UPDATE campaigns SET name = ?, type = ?, delivery = ?, spec = ?, schedule = ?, "
+                "updated_at = ?, approval = ?, approval_at = ?, version = version + 1 "
+                "WHERE pk = ?",
+                (
+                    spec.name,
+                    spec.type,
+                    spec.when.delivery,
+                    _spec_json(spec),
+                    json.dumps(Schedule.from_when(spec.when).to_json()),
+                    now.isoformat(),
+                    approval,
+                    approval_at,
+                    row["pk"],
+                ),
+            )
+            self._set_labels(row["pk"], spec.labels)
+        return self.get_campaign(platform_id, now)
+
+    def _publish(self, pk: int, actor: Actor, now: datetime) -> None:
+        if self.workflow and actor.role == "creator":
+            self.db.execute(
+                "UPDATE campaigns SET approval = 'pending', approval_at = ?, "
+                "version = version + 1 WHERE pk = ?",
+                (now.isoformat(), pk),
+            )
+        else:
+            self.db.execute(
+                "UPDATE campaigns SET published_at = COALESCE(published_at, ?), approval = 'none', "
+                "approval_at = NULL, version = version + 1 WHERE pk = ?",
+                (now.isoformat(), pk),
+            )
+
+    def _operate(
+        self, platform_id: str, operation: str, actor: Actor, now: datetime
+    ) -> sqlite3.Row | None:
+        row = self._row(platform_id)
+        rule = judge_operation(operation, self._situation(row, actor, now))  # type: ignore[arg-type]
+        if rule.result == "refused":
+            raise PlatformError(
+                f"cannot {operation} campaign {row['key']}: {rule.reason}", f"{operation}-refused"
+            )
+        return row if rule.result == "allowed" else None
+
+    def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        with self.transaction():
+            row = self._operate(platform_id, "publish", actor, now)
+            if row is not None:
+                if row["approval"] == "pending" and actor.role == "creator" and self.workflow:
+                    pass  # already waiting for the approver
+                else:
+                    self._publish(row["pk"], actor, now)
+        return self.get_campaign(platform_id, now)
+
+    def reject(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        with self.transaction():
+            row = self._row(platform_id)
+            if not self.workflow or actor.role != "approver" or row["approval"] != "pending":
+                raise PlatformError(
+                    "only an approver rejects a campaign pending approval", "reject"
+                )
+            self.db.execute(
+                "UPDATE campaigns SET approval = 'rejected', approval_at = ?, "
+                "version = version + 1 WHERE pk = ?",
+                (now.isoformat(), row["pk"]),
+            )
+        return self.get_campaign(platform_id, now)
+
+    def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        with self.transaction():
+            row = self._operate(platform_id, "stop", actor, now)
+            if row is not None:
+                self.db.execute(
+                    "UPDATE campaigns SET stopped_at = ?, version = version + 1 WHERE pk = ?",
+                    (now.isoformat(), row["pk"]),
+                )
+        return self.get_campaign(platform_id, now)
+
+    def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        with self.transaction():
+            row = self._operate(platform_id, "archive", actor, now)
+            if row is not None:
+                self.db.execute(
+                    "UPDATE campaigns SET archived_at = ?, version = version + 1 WHERE pk = ?",
+                    (now.isoformat(), row["pk"]),
+                )
+        return self.get_campaign(platform_id, now)
+
+    # -- labels --------------------------------------------------------------------------
+
+    def list_labels(self) -> list[Label]:
+        rows = self.db.execute("SELECT name, description FROM labels ORDER BY name")
+        return [Label(name=n, description=d) for n, d in rows]
+
+    @staticmethod
+    def _check_label_name(name: str) -> None:
+        bad = sorted({ch for ch in name if ch in LABEL_FORBIDDEN})
+        if bad or not name:
+            raise PlatformError(
+                f"label {name!r} may not contain {' '.join(bad) or 'nothing'}", "label-characters"
+            )
+
+    def create_label(self, label: Label) -> None:
+        self._check_label_name(label.name)
+        with self.transaction():
+            count = self.db.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
+            if count >= MAX_LABELS:
+                raise PlatformError(
+                    f"the account has {count} labels; at most {MAX_LABELS}", "label-limit"
+                )
+            try:
+                self.db.execute("INSERT INTO labels VALUES (?, ?)", (label.name, label.description))
+            except sqlite3.IntegrityError as exc:
+                raise PlatformError(f"label {label.name!r} already exists") from exc
+
+    def update_label(self, label: Label) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE labels SET description = ? WHERE name = ?", (label.description, label.name)
+            )
+
+    def rename_label(self, old: str, new: str) -> None:
+        self._check_label_name(new)
+        with self.transaction():
+            try:
+                cursor = self.db.execute("UPDATE labels SET name = ? WHERE name = ?", (new, old))
+            except sqlite3.IntegrityError as exc:
+                raise PlatformError(f"label {new!r} already exists") from exc
+            if cursor.rowcount == 0:
+                raise PlatformError(f"no label named {old!r}")
+            self._rewrite_spec_labels(old, new)
+
+    def _rewrite_spec_labels(self, old: str, new: str) -> None:
+        rows = self.db.execute(
+            "SELECT c.pk, c.spec FROM campaigns c JOIN campaign_labels l ON l.campaign_pk = c.pk "
+            "WHERE l.label = ?",
+            (new,),
+        ).fetchall()
+        for pk, spec_text in rows:
+            spec = json.loads(spec_text)
+            spec["labels"] = [new if name == old else name for name in spec.get("labels", [])]
+            self.db.execute("UPDATE campaigns SET spec = ? WHERE pk = ?", (json.dumps(spec), pk))
+
+    def delete_label(self, name: str) -> None:
+        with self.transaction():
+            used = self.db.execute(
+                "SELECT COUNT(*) FROM campaign_labels WHERE label = ?", (name,)
+            ).fetchone()[0]
+            if used:
+                raise PlatformError(f"label {name!r} is used by {used} campaign(s)", "label-in-use")
+            self.db.execute("DELETE FROM labels WHERE name = ?", (name,))
+
+    # -- audience and reports ------------------------------------------------------------
+
+    def profiles_path(self) -> Path:
+        return self.path.with_suffix(".profiles.npz")
+
+    def estimate_reach(self, spec: CampaignBase, now: datetime) -> int:
+        from campaign_gitops.audience import Audience
+
+        audience = Audience.open(self.profiles_path(), self.saved_segments())
+        return audience.estimate(spec.who.segment, now)
+
+    def saved_segments(self) -> dict[str, Any]:
+        rows = self.db.execute("SELECT name, segment FROM saved_segments")
+        return {name: json.loads(text) for name, text in rows}
+
+    def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]:
+        from campaign_gitops.runs import run_due, totals
+
+        campaigns = self.list_campaigns(now, where or ListFilter(archived="include"))
+        run_due(self, now)
+        sums = totals(self.db)
+        rows = []
+        for c in campaigns:
+            pk = int(c.platform_id) - PLATFORM_ID_OFFSET
+            row = ReportRow(
+                c.id, c.name, c.channel, c.type, c.status, c.delivery, c.labels, c.created_by
+            )
+            rows.append(replace(row, **sums[pk]) if pk in sums else row)
+        return rows
+
+
+def _spec_json(spec: CampaignBase) -> str:
+    return json.dumps(spec.model_dump(mode="json", by_alias=True, exclude_none=True))

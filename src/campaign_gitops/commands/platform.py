@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+
+import click
+
+from campaign_gitops.backends import open_backend
+from campaign_gitops.backends.base import ListFilter
+from campaign_gitops.config import Settings
+from campaign_gitops.errors import FatalError
+from campaign_gitops.output import render
+
+LIST_COLUMNS = ("id", "name", "channel", "type", "status", "delivery", "labels", "created_by")
+REPORT_COLUMNS = (
+    "id",
+    "channel",
+    "type",
+    "status",
+    "delivery",
+    "labels",
+    "created_by",
+    "sent",
+    "conversions",
+    "conversion_rate",
+)
+
+
+def resolve_filter(
+    settings: Settings, saved: str | None, given: dict[str, tuple[str, ...]], archived: str
+) -> ListFilter:
+    base: dict[str, object] = {}
+    if saved is not None:
+        if saved not in settings.raw.filters:
+            known = ", ".join(sorted(settings.raw.filters)) or "none"
+            raise FatalError(f"no saved filter named {saved!r} (saved filters: {known})")
+        base = settings.raw.filters[saved].model_dump()
+    chosen = {key: values for key, values in given.items() if values}
+    if archived != "exclude" or "archived" not in base:
+        base["archived"] = archived
+    return ListFilter(**(base | chosen))  # type: ignore[arg-type]
+
+
+def list_campaigns(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
+    backend = open_backend(settings)
+    try:
+        campaigns = backend.list_campaigns(now, where)
+    finally:
+        backend.close()
+    rows = [c.row() for c in campaigns]
+    click.echo(
+        render(
+            rows, LIST_COLUMNS if fmt == "table" else list(rows[0]) if rows else LIST_COLUMNS, fmt
+        )
+    )
+    return 0
+
+
+def report(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
+    backend = open_backend(settings)
+    try:
+        rows = backend.report(now, where)
+    finally:
+        backend.close()
+    out = [asdict(r) | {"conversion_rate": round(r.conversion_rate, 4)} for r in rows]
+    columns = REPORT_COLUMNS if fmt != "json" else tuple(out[0]) if out else REPORT_COLUMNS
+    click.echo(render(out, columns, fmt))
+    skipped = [(r.id, reason) for r in rows for reason in r.skipped]
+    if fmt == "table":
+        for campaign, reason in skipped:
+            click.echo(f"note: {campaign}: a run was skipped: {reason}", err=True)
+    return 0
+
+
+def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
+    from campaign_gitops.backends.local import LocalBackend
+    from campaign_gitops.synthetic import SAVED_SEGMENTS, generate
+
+    backend = open_backend(settings)
+    if not isinstance(backend, LocalBackend):
+        raise FatalError(
+            f"`platform seed` fills the local backend; this environment uses {backend.name}"
+        )
+    try:
+        counts = generate(backend.profiles_path(), users, seed_value, now)
+        with backend.transaction():
+            backend.db.executemany(
+                "INSERT OR REPLACE INTO saved_segments VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in SAVED_SEGMENTS.items()],
+            )
+            backend.db.execute("DELETE FROM runs")
+            backend.db.execute("DELETE FROM notification_sent")
+    finally:
+        backend.close()
+    click.echo(
+        f"seeded {counts['users']:,} users and {counts['events']:,} events "
+        f"(seed {seed_value}) into {backend.profiles_path().name}; "
+        f"saved segments: {', '.join(SAVED_SEGMENTS)}"
+    )
+    return 0

@@ -1,0 +1,243 @@
+"""Runs of the local platform: who qualified, who was held out, capped, delayed or discarded by
+DND, who was sent the message, and deterministic simulated engagement.
+
+Runs are computed lazily, in order, for every run time up to "now", and recorded once; each sent
+message records a Notification Sent event carrying the campaign's labels (seed 002)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from campaign_gitops.audience import Audience
+from campaign_gitops.lifecycle import Schedule, live_state, upcoming_runs
+from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
+from campaign_gitops.models.common import parse_duration
+
+if TYPE_CHECKING:
+    from campaign_gitops.backends.local import LocalBackend
+
+# channel -> (viewed, clicked) rates of delivered messages
+ENGAGEMENT = {
+    "push": (0.85, 0.06),
+    "in_app": (0.95, 0.12),
+    "app_inbox": (0.6, 0.08),
+    "email": (0.35, 0.04),
+    "sms": (0.95, 0.03),
+    "whatsapp": (0.9, 0.08),
+    "web_push": (0.8, 0.04),
+    "web_popup": (0.9, 0.05),
+    "web_exit_intent": (0.9, 0.06),
+    "native_display": (0.95, 0.07),
+    "web_native_display": (0.9, 0.05),
+}
+CONVERT_IF_CLICKED, CONVERT_IF_VIEWED = 0.3, 0.02
+CONVERSION_SPREAD = timedelta(hours=72)  # conversions happen within 3 days, most early
+DAILY_SHARE = 30  # a date-property campaign reaches the users whose date is today: 1 in 30
+MAX_RUNS = 400  # per campaign per call: a recurring campaign far in the future stays bounded
+
+
+def _hash(users: Any, salt: int) -> Any:
+    """splitmix64 of (user, salt): deterministic per user, campaign and run."""
+    with np.errstate(over="ignore"):
+        x = users.astype(np.uint64) + np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _unit(users: Any, salt: int) -> Any:
+    return (_hash(users, salt) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _reachable(audience: Audience, channel: str) -> Any:
+    if channel == "email":
+        return audience.columns["has_email"] & ~audience.columns["unsubscribed_email"]
+    if channel in ("sms", "whatsapp"):
+        return audience.columns["has_phone"] & ~audience.columns["unsubscribed_sms"]
+    return np.ones(audience.size, dtype=bool)
+
+
+def _in_dnd(minutes: Any, start: str, end: str) -> Any:
+    a = int(start[:2]) * 60 + int(start[3:])
+    b = int(end[:2]) * 60 + int(end[3:])
+    return (minutes >= a) & (minutes < b) if a < b else (minutes >= a) | (minutes < b)
+
+
+def simulate(
+    audience: Audience,
+    spec: CampaignBase,
+    key: str,
+    at: datetime,
+    sent_before: int,
+    sent_today: int,
+) -> tuple[dict[str, Any], Any]:
+    """One run: its figures, and the users sent the message."""
+    salt = zlib.crc32(key.encode()) << 32 | int(at.timestamp()) & 0xFFFFFFFF
+    stats: dict[str, Any] = dict.fromkeys(
+        (
+            "qualified",
+            "held_out",
+            "capped",
+            "dnd_delayed",
+            "dnd_discarded",
+            "sent",
+            "viewed",
+            "clicked",
+            "converted",
+        ),
+        0,
+    ) | {"skipped": None}
+    if audience.size == 0:
+        return stats, np.zeros(0, dtype=np.int64)
+    mask = audience.mask(spec.who.segment, at) & _reachable(audience, spec.channel)
+    when = spec.when
+    if when.delivery in ("action", "inaction") and when.trigger is not None:
+        mask &= audience.event_counts(when.trigger.event, at - timedelta(days=1), at) >= 1
+        if when.inaction is not None:
+            mask &= audience.event_counts(when.inaction.event, at - timedelta(days=1), at) == 0
+    elif when.delivery == "date_property":
+        mask &= _hash(np.arange(audience.size), salt) % np.uint64(DAILY_SHARE) == 0
+    elif when.delivery == "api":
+        mask &= False  # sends happen on API calls; the local platform receives none
+    users = np.flatnonzero(mask)
+    stats["qualified"] = len(users)
+    cap = spec.who.targeting_cap
+    if cap and cap.safety_limit is not None and len(users) > cap.safety_limit:
+        stats["skipped"] = (
+            f"safety limit: {len(users)} users qualified, more than "
+            f"{cap.safety_limit}; nothing was sent"
+        )
+        return stats, users[:0]
+    control = spec.who.control_group
+    if control is not None:
+        share = control.percent / 100 if control.percent is not None else 0.1
+        group_salt = zlib.crc32((control.custom or key).encode())
+        held = _unit(users, group_salt) < share
+        stats["held_out"] = int(held.sum())
+        users = users[~held]
+    if cap and cap.limit is not None:
+        room = {
+            "run": cap.limit,
+            "day": cap.limit - sent_today,
+            "campaign": cap.limit - sent_before,
+        }[cap.per]
+        room = max(room, 0)
+        if len(users) > room:
+            order = np.argsort(_hash(users, salt), kind="stable")
+            stats["capped"] = len(users) - room
+            users = np.sort(users[order[:room]])
+    dnd = when.preferences.dnd
+    if dnd is not None and len(users):
+        if when.preferences.user_timezone:  # every user gets it at the scheduled wall time
+            local = np.full(len(users), at.hour * 60 + at.minute)
+        else:
+            utc = at.astimezone(UTC)
+            local = (
+                utc.hour * 60 + utc.minute + audience.columns["tz"][users].astype(np.int64)
+            ) % 1440
+        quiet = _in_dnd(local, dnd.from_, dnd.to)
+        if dnd.mode == "delay":
+            stats["dnd_delayed"] = int(quiet.sum())
+        else:
+            stats["dnd_discarded"] = int(quiet.sum())
+            users = users[~quiet]
+    stats["sent"] = len(users)
+    viewed_rate, clicked_rate = ENGAGEMENT.get(spec.channel, (0.0, 0.0))
+    roll = _unit(users, salt + 1)
+    viewed, clicked = roll < viewed_rate, roll < clicked_rate
+    stats["viewed"], stats["clicked"] = int(viewed.sum()), int(clicked.sum())
+    if spec.goal is not None and len(users):
+        chance = np.where(clicked, CONVERT_IF_CLICKED, np.where(viewed, CONVERT_IF_VIEWED, 0.0))
+        delay = _unit(users, salt + 2) ** 2 * CONVERSION_SPREAD.total_seconds()
+        window = parse_duration(spec.goal.within).total_seconds()
+        stats["converted"] = int(((_unit(users, salt + 3) < chance) & (delay <= window)).sum())
+    return stats, users
+
+
+def run_due(backend: LocalBackend, now: datetime) -> int:
+    """Record every run due by `now` that is not recorded yet; returns how many."""
+    db = backend.db
+    audience: Audience | None = None
+    done = 0
+    rows = db.execute(
+        "SELECT * FROM campaigns WHERE published_at IS NOT NULL AND published_at <= ?",
+        (now.isoformat(),),
+    ).fetchall()
+    for row in rows:
+        facts, schedule = backend._facts(row), Schedule.from_json(json.loads(row["schedule"]))
+        recorded = {
+            r[0] for r in db.execute("SELECT run_at FROM runs WHERE campaign_pk = ?", (row["pk"],))
+        }
+        due = [
+            t
+            for t in upcoming_runs(facts, schedule, now, limit=MAX_RUNS)
+            if t.isoformat() not in recorded and live_state(facts, schedule, t).status == "running"
+        ]
+        if not due:
+            continue
+        audience = audience or Audience.open(backend.profiles_path(), backend.saved_segments())
+        spec = CAMPAIGN_ADAPTER.validate_python(json.loads(row["spec"]))
+        labels = json.dumps(sorted(spec.labels))
+        with backend.transaction():
+            for at in due:
+                sent_before, sent_today = _sent_so_far(db, row["pk"], at)
+                stats, users = simulate(audience, spec, row["key"], at, sent_before, sent_today)
+                db.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["pk"],
+                        at.isoformat(),
+                        stats["qualified"],
+                        stats["held_out"],
+                        stats["capped"],
+                        stats["dnd_delayed"],
+                        stats["dnd_discarded"],
+                        stats["sent"],
+                        stats["viewed"],
+                        stats["clicked"],
+                        stats["converted"],
+                        stats["skipped"],
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO notification_sent VALUES (?, ?, ?, ?)",
+                    [(int(u), row["pk"], at.isoformat(), labels) for u in users],
+                )
+                done += 1
+    return done
+
+
+def _sent_so_far(db: sqlite3.Connection, pk: int, at: datetime) -> tuple[int, int]:
+    rows = db.execute(
+        "SELECT run_at, sent FROM runs WHERE campaign_pk = ? AND run_at < ?", (pk, at.isoformat())
+    ).fetchall()
+    today = at.date()
+    before = sum(sent for _, sent in rows)
+    return before, sum(s for t, s in rows if datetime.fromisoformat(t).date() == today)
+
+
+def totals(db: sqlite3.Connection) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    query = (
+        "SELECT campaign_pk, COUNT(*), SUM(qualified), SUM(held_out), SUM(sent), "
+        "SUM(viewed), SUM(clicked), SUM(converted), GROUP_CONCAT(skipped, '\n') "
+        "FROM runs GROUP BY campaign_pk"
+    )
+    for pk, runs, qualified, held, sent, viewed, clicked, converted, skipped in db.execute(query):
+        out[pk] = {
+            "runs": runs,
+            "qualified": qualified,
+            "held_out": held,
+            "sent": sent,
+            "viewed": viewed,
+            "clicked": clicked,
+            "conversions": converted,
+            "skipped": tuple(skipped.split("\n")) if skipped else (),
+        }
+    return out
