@@ -25,8 +25,9 @@ def state(facts: Facts, w: Schedule, now: str) -> tuple[str, bool]:
     return live.status, live.archived
 
 
-PUBLISHED = Facts(created_at=at("2026-11-01"), updated_at=at("2026-11-01"),
-                  published_at=at("2026-11-02"))
+PUBLISHED = Facts(
+    created_at=at("2026-11-01"), updated_at=at("2026-11-01"), published_at=at("2026-11-02")
+)
 
 
 def test_on_date_time_scheduled_running_completed() -> None:
@@ -39,8 +40,9 @@ def test_on_date_time_scheduled_running_completed() -> None:
 
 
 def test_user_timezone_delivery_runs_across_every_timezone() -> None:
-    w = when(delivery="on_date_time", start="2026-12-01T09:00:00Z",
-             preferences={"user_timezone": True})
+    w = when(
+        delivery="on_date_time", start="2026-12-01T09:00:00Z", preferences={"user_timezone": True}
+    )
     assert state(PUBLISHED, w, "2026-12-02T10:00:00")[0] == "running"
     assert state(PUBLISHED, w, "2026-12-02T11:00:00")[0] == "completed"
 
@@ -53,20 +55,30 @@ def test_now_runs_at_publication() -> None:
 
 
 def test_recurring_alternates_running_and_awaiting_next_run_until_its_end() -> None:
-    w = when(delivery="recurring", start="2026-12-07T09:00:00Z", end="2027-03-01T00:00:00Z",
-             recurring={"unit": "month", "day_of_month": 7, "at": "09:00"})
+    w = when(
+        delivery="recurring",
+        start="2026-12-07T09:00:00Z",
+        end="2027-03-01T00:00:00Z",
+        recurring={"unit": "month", "day_of_month": 7, "at": "09:00"},
+    )
     runs = list(run_times(w, PUBLISHED.published_at))  # type: ignore[arg-type]
     assert runs == [at("2026-12-07T09:00"), at("2027-01-07T09:00"), at("2027-02-07T09:00")]
     assert state(PUBLISHED, w, "2026-12-07T09:30:00")[0] == "running"
     live = live_state(PUBLISHED, w, at("2026-12-20T00:00:00"))
     assert (live.status, live.scheduled_at, live.has_run) == (
-        "awaiting_next_run", at("2027-01-07T09:00"), True)
+        "awaiting_next_run",
+        at("2027-01-07T09:00"),
+        True,
+    )
     assert state(PUBLISHED, w, "2027-02-07T10:00:00")[0] == "completed"
 
 
 def test_weekly_recurring_on_days() -> None:
-    w = when(delivery="recurring", start="2026-12-01T11:00:00Z",
-             recurring={"unit": "week", "on": ["mon", "thu"], "at": "11:00"})
+    w = when(
+        delivery="recurring",
+        start="2026-12-01T11:00:00Z",
+        recurring={"unit": "week", "on": ["mon", "thu"], "at": "11:00"},
+    )
     first = list(zip(range(4), run_times(w, PUBLISHED.published_at), strict=False))  # type: ignore[arg-type]
     assert [t.strftime("%a %d") for _, t in first] == ["Thu 03", "Mon 07", "Thu 10", "Mon 14"]
 
@@ -96,8 +108,9 @@ def test_triggered_campaigns_run_until_their_end_or_a_stop(delivery: str) -> Non
 
 
 def test_stop_is_final() -> None:
-    w = when(delivery="recurring", start="2026-12-01T11:00:00Z",
-             recurring={"unit": "day", "at": "11:00"})
+    w = when(
+        delivery="recurring", start="2026-12-01T11:00:00Z", recurring={"unit": "day", "at": "11:00"}
+    )
     stopped = Facts(**{**PUBLISHED.__dict__, "stopped_at": at("2026-12-05")})
     assert state(stopped, w, "2027-05-01")[0] == "stopped"
     assert len(upcoming_runs(stopped, w, at("2027-05-01"))) == 4
@@ -107,17 +120,31 @@ def test_stop_is_final() -> None:
     ("status", "facts", "last_active", "archived_on"),
     [
         # Seed 002: "Diwali 2024 – Push" completed on Mar 10 2024, auto-archived on Sep 10 2024.
-        ("completed", Facts(at("2024-03-01"), at("2024-03-01"), published_at=at("2024-03-01")),
-         "2024-03-10", "2024-09-10"),
+        (
+            "completed",
+            Facts(at("2024-03-01"), at("2024-03-01"), published_at=at("2024-03-01")),
+            "2024-03-10",
+            "2024-09-10",
+        ),
         # "Summer Sale – Email" stopped on Jan 15 2025, auto-archived on Jul 15 2025.
-        ("stopped", Facts(at("2025-01-01"), at("2025-01-01"), published_at=at("2025-01-01"),
-                          stopped_at=at("2025-01-15")), "2025-01-15", "2025-07-15"),
+        (
+            "stopped",
+            Facts(
+                at("2025-01-01"),
+                at("2025-01-01"),
+                published_at=at("2025-01-01"),
+                stopped_at=at("2025-01-15"),
+            ),
+            "2025-01-15",
+            "2025-07-15",
+        ),
         # "Promo Dec 2024" created on Dec 1 2024, auto-archived on Jun 1 2025.
         ("draft", Facts(at("2024-12-01"), at("2024-12-01")), "2024-12-01", "2025-06-01"),
     ],
 )
-def test_seed_auto_archival_examples(status: str, facts: Facts, last_active: str,
-                                     archived_on: str) -> None:
+def test_seed_auto_archival_examples(
+    status: str, facts: Facts, last_active: str, archived_on: str
+) -> None:
     # the completed one ends its one-hour send on Mar 10
     w = when(delivery="on_date_time", start=f"{last_active}T00:00:00Z")
     day_before = at(archived_on) - timedelta(seconds=1)
@@ -130,8 +157,9 @@ def test_seed_auto_archival_examples(status: str, facts: Facts, last_active: str
 
 def test_pending_approval_and_rejected_override_the_schedule() -> None:
     w = when(delivery="on_date_time", start="2026-12-01T09:00:00Z")
-    pending = Facts(at("2026-11-01"), at("2026-11-01"), approval="pending",
-                    approval_at=at("2026-11-02"))
+    pending = Facts(
+        at("2026-11-01"), at("2026-11-01"), approval="pending", approval_at=at("2026-11-02")
+    )
     assert state(pending, w, "2026-11-01T12:00")[0] == "draft"
     assert state(pending, w, "2026-11-03")[0] == "pending_approval"
     rejected = Facts(**{**pending.__dict__, "approval": "rejected"})
@@ -153,13 +181,18 @@ from hypothesis import strategies as st  # noqa: E402
 @given(
     unit=st.sampled_from(["day", "week", "month"]),
     every=st.integers(1, 4),
-    days=st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-                  min_size=1, max_size=3, unique=True),
+    days=st.lists(
+        st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    ),
     day_of_month=st.integers(1, 31),
     offset_days=st.integers(0, 900),
 )
-def test_jumping_near_now_gives_the_same_runs(unit: str, every: int, days: list[str],
-                                              day_of_month: int, offset_days: int) -> None:
+def test_jumping_near_now_gives_the_same_runs(
+    unit: str, every: int, days: list[str], day_of_month: int, offset_days: int
+) -> None:
     cadence: dict[str, Any] = {"unit": unit, "every": every, "at": "09:30"}
     if unit == "week":
         cadence["on"] = days
@@ -169,8 +202,9 @@ def test_jumping_near_now_gives_the_same_runs(unit: str, every: int, days: list[
     published = at("2026-01-01")
     now = at("2026-01-15") + timedelta(days=offset_days, hours=3)
     walked = list(takewhile(lambda t: t <= now + timedelta(days=130), run_times(w, published)))
-    jumped = list(takewhile(lambda t: t <= now + timedelta(days=130),
-                            run_times(w, published, near=now)))
+    jumped = list(
+        takewhile(lambda t: t <= now + timedelta(days=130), run_times(w, published, near=now))
+    )
     assert [t for t in walked if t >= now - timedelta(days=1)] == [
         t for t in jumped if t >= now - timedelta(days=1)
     ]

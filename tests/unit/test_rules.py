@@ -68,7 +68,11 @@ def test_each_row_governs_its_situation(rule: Rule) -> None:
 
 def test_table_is_complete_and_unambiguous() -> None:
     combos = itertools.product(
-        STATUSES, (False, True), (False, True), ("creator", "approver"), (False, True),
+        STATUSES,
+        (False, True),
+        (False, True),
+        ("creator", "approver"),
+        (False, True),
         (None, PAST, FUTURE),
     )
     for status, archived, workflow, role, has_run, scheduled in combos:
@@ -78,7 +82,10 @@ def test_table_is_complete_and_unambiguous() -> None:
 
 def test_design_table() -> None:
     """DESIGN.md: the editable sections per live status, without the workflow."""
-    def editable(status: str, scheduled: datetime | None = FUTURE, archived: bool = False) -> set[str]:
+
+    def editable(
+        status: str, scheduled: datetime | None = FUTURE, archived: bool = False
+    ) -> set[str]:
         return set(edit_rule(Situation(status, archived, scheduled_at=scheduled), NOW).editable)
 
     assert editable("draft") == set(ALL)
@@ -93,7 +100,9 @@ def test_running_audience_is_locked_with_a_remedy() -> None:
     verdict = judge_edit(Situation("running"), frozenset({"who", "what"}), NOW)
     assert not verdict.allowed
     assert verdict.locked == {"who"}
-    assert verdict.reason == "a running campaign allows edits to labels, name, what only; who locked"
+    assert (
+        verdict.reason == "a running campaign allows edits to labels, name, what only; who locked"
+    )
 
 
 def test_scheduled_after_its_time_is_discarded() -> None:
@@ -114,7 +123,9 @@ def test_operations_cover_every_status(operation: str) -> None:
         assert rule.result in ("allowed", "noop", "refused")
         assert rule.result != "refused" or rule.reason
     assert judge_operation(operation, Situation("draft", archived=True)).result in (  # type: ignore[arg-type]
-        "refused", "noop")
+        "refused",
+        "noop",
+    )
 
 
 def test_stop_is_final_and_live_campaigns_are_not_archived() -> None:
