@@ -208,3 +208,49 @@ def test_jumping_near_now_gives_the_same_runs(
     assert [t for t in walked if t >= now - timedelta(days=1)] == [
         t for t in jumped if t >= now - timedelta(days=1)
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    unit=st.sampled_from(["day", "week", "month"]),
+    every=st.integers(1, 5),
+    days=st.lists(
+        st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    ),
+    day_of_month=st.integers(1, 31),
+    start_offset=st.integers(0, 400),
+    published_offset=st.integers(-30, 60),
+)
+def test_cadence_arithmetic_matches_dateutil_rrule(
+    unit: str,
+    every: int,
+    days: list[str],
+    day_of_month: int,
+    start_offset: int,
+    published_offset: int,
+) -> None:
+    from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, weekday
+
+    cadence: dict[str, Any] = {"unit": unit, "every": every, "at": "07:15"}
+    if unit == "week":
+        cadence["on"] = days
+    if unit == "month":
+        cadence["day_of_month"] = day_of_month
+    start = datetime(2025, 1, 1, 18, 0, tzinfo=UTC) + timedelta(days=start_offset)
+    end = start + timedelta(days=700)
+    w = when(delivery="recurring", start=start.isoformat(), end=end.isoformat(), recurring=cadence)
+    published = start + timedelta(days=published_offset)
+    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    oracle = rrule(
+        {"day": DAILY, "week": WEEKLY, "month": MONTHLY}[unit],
+        interval=every,
+        dtstart=start.replace(hour=7, minute=15),
+        byweekday=[weekday(names.index(d)) for d in days] if unit == "week" else None,
+        bymonthday=day_of_month if unit == "month" else None,
+        until=end,
+    )
+    expected = [t for t in oracle if t >= max(start, published)]
+    assert list(run_times(w, published)) == expected

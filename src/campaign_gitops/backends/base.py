@@ -136,8 +136,9 @@ class Backend(ABC):
 
     @abstractmethod
     def list_campaigns(
-        self, now: datetime, where: ListFilter | None = None
-    ) -> list[LiveCampaign]: ...
+        self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
+    ) -> list[LiveCampaign]:
+        """Without `with_spec`, `spec` may be left empty: listing needs none."""
 
     @abstractmethod
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign: ...

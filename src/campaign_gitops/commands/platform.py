@@ -45,7 +45,7 @@ def resolve_filter(
 def list_campaigns(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
     backend = open_backend(settings)
     try:
-        campaigns = backend.list_campaigns(now, where)
+        campaigns = backend.list_campaigns(now, where, with_spec=False)
     finally:
         backend.close()
     rows = [c.row() for c in campaigns]
