@@ -18,6 +18,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(CG) validate
+	$(CG) platform seed --users 10000 --seed 1
+	$(CG) list --all
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -33,6 +35,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_platform.py
 
 clean:
 	rm -rf $(VENV) .campaign-gitops .pytest_cache .mypy_cache .ruff_cache
