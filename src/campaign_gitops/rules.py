@@ -72,343 +72,112 @@ def _row(
     return Rule(key, status, editable, outcome, seed, **match)  # type: ignore[arg-type]
 
 
+# fmt: off
 A, P, D = Outcome.APPLY, Outcome.APPROVAL, Outcome.DISCARD
 C: dict[str, object] = {"workflow": True, "role": "creator"}
 V: dict[str, object] = {"workflow": True, "role": "approver"}
 RULES: tuple[Rule, ...] = (
-    _row(
-        "archived",
-        "archived",
-        NOTHING,
-        Outcome.READ_ONLY,
-        "Archived campaigns (including drafts) are read-only. You can view details, but cannot "
-        "edit or publish them.",
-    ),
+    _row("archived", "archived", NOTHING, Outcome.READ_ONLY,
+         "Archived campaigns (including drafts) are read-only. You can view details, but cannot "
+         "edit or publish them."),
     _row("draft", "draft", ALL, A, "Draft: Indicates that the campaign is still not published."),
-    _row(
-        "stopped",
-        "stopped",
-        NOTHING,
-        Outcome.FINAL,
-        "Stopped: Indicates that the campaign has been permanently halted.",
-    ),
-    _row(
-        "completed",
-        "completed",
-        NOTHING,
-        Outcome.FINAL,
-        "Completed: Indicates that the campaign has finished running and is no longer active.",
-    ),
+    _row("stopped", "stopped", NOTHING, Outcome.FINAL,
+         "Stopped: Indicates that the campaign has been permanently halted."),
+    _row("completed", "completed", NOTHING, Outcome.FINAL,
+         "Completed: Indicates that the campaign has finished running and is no longer active."),
     # -- the account without the creator-approver workflow
-    _row(
-        "scheduled-before",
-        "scheduled",
-        ALL - {"goal"},
-        A,
-        "For Campaigns Scheduled for Later, you can edit the following sections of the campaign: "
-        "Who, What, and When.",
-        workflow=False,
-        timing="before",
-    ),
-    _row(
-        "scheduled-after",
-        "scheduled",
-        NOTHING,
-        D,
-        "Cannot edit; popup indicating discarded changes displays",
-        workflow=False,
-        timing="after",
-    ),
-    _row(
-        "awaiting-next-run",
-        "awaiting_next_run",
-        MESSAGE_NAME_LABELS,
-        A,
-        "For Live Campaigns Awaiting Next Run, you can edit the following: What section, "
-        "Campaign name, and Message labels.",
-        workflow=False,
-    ),
-    _row(
-        "running",
-        "running",
-        MESSAGE_NAME_LABELS,
-        A,
-        "For Campaigns Awaiting Next Run and Live Campaigns: You can edit only the campaign "
-        "message, name, and labels.",
-        workflow=False,
-        source=SEED_000,
-    ),
-    _row(
-        "pending-without-workflow",
-        "pending_approval",
-        NOTHING,
-        D,
-        "Pending for Approval: Indicates that the campaign with Creator Approver workflow is "
-        "awaiting review and approval",
-        workflow=False,
-    ),
-    _row(
-        "rejected-without-workflow",
-        "rejected",
-        NOTHING,
-        D,
-        "Rejected: Indicates that the campaign with Creator Approver workflow is not approved by "
-        "the designated approver.",
-        workflow=False,
-    ),
+    _row("scheduled-before", "scheduled", ALL - {"goal"}, A,
+         "For Campaigns Scheduled for Later, you can edit the following sections of the campaign: "
+         "Who, What, and When.", workflow=False, timing="before"),
+    _row("scheduled-after", "scheduled", NOTHING, D,
+         "Cannot edit; popup indicating discarded changes displays", workflow=False,
+         timing="after"),
+    _row("awaiting-next-run", "awaiting_next_run", MESSAGE_NAME_LABELS, A,
+         "For Live Campaigns Awaiting Next Run, you can edit the following: What section, "
+         "Campaign name, and Message labels.", workflow=False),
+    _row("running", "running", MESSAGE_NAME_LABELS, A,
+         "For Campaigns Awaiting Next Run and Live Campaigns: You can edit only the campaign "
+         "message, name, and labels.", workflow=False, source=SEED_000),
+    _row("pending-without-workflow", "pending_approval", NOTHING, D,
+         "Pending for Approval: Indicates that the campaign with Creator Approver workflow is "
+         "awaiting review and approval", workflow=False),
+    _row("rejected-without-workflow", "rejected", NOTHING, D,
+         "Rejected: Indicates that the campaign with Creator Approver workflow is not approved by "
+         "the designated approver.", workflow=False),
     # -- the creator-approver table of seed 002, in full
-    _row(
-        "wf-scheduled-before-creator",
-        "scheduled",
-        ALL,
-        P,
-        "Can edit all campaign information and send it for approval.",
-        timing="before",
-        **C,
-    ),
-    _row(
-        "wf-scheduled-before-approver",
-        "scheduled",
-        ALL,
-        A,
-        "Can edit all campaign information and publish.",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-scheduled-after-creator",
-        "scheduled",
-        NOTHING,
-        D,
-        "Cannot edit; popup indicating discarded changes displays",
-        timing="after",
-        **C,
-    ),
-    _row(
-        "wf-scheduled-after-approver",
-        "scheduled",
-        NOTHING,
-        D,
-        "Can only approve; popup indicating discarded changes..",
-        timing="after",
-        **V,
-    ),
-    _row(
-        "wf-awaiting-before-creator",
-        "awaiting_next_run",
-        WHAT,
-        P,
-        "Can modify only the What section and send it for approval.",
-        timing="before",
-        **C,
-    ),
-    _row(
-        "wf-awaiting-before-approver",
-        "awaiting_next_run",
-        WHAT,
-        A,
-        "Can modify only the What section and publish.",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-awaiting-after-creator",
-        "awaiting_next_run",
-        NOTHING,
-        D,
-        "Cannot edit; popup indicating discarded changes displays.",
-        timing="after",
-        **C,
-    ),
-    _row(
-        "wf-awaiting-after-approver",
-        "awaiting_next_run",
-        NOTHING,
-        D,
-        "Can only approve; popup indicating discarded changes.",
-        timing="after",
-        **V,
-    ),
-    _row(
-        "wf-running-creator",
-        "running",
-        WHAT,
-        P,
-        "Can modify only the What section of Live campaigns and send them for approval.",
-        **C,
-    ),
-    _row(
-        "wf-running-approver",
-        "running",
-        WHAT,
-        A,
-        "Can modify only the What section of Live campaigns and publish.",
-        **V,
-    ),
-    _row(
-        "wf-pending-first-creator",
-        "pending_approval",
-        ALL,
-        P,
-        "Can edit all campaign information before and after the scheduled time and send it for "
-        "approval.",
-        first_run="pending",
-        **C,
-    ),
-    _row(
-        "wf-pending-first-before-approver",
-        "pending_approval",
-        ALL,
-        A,
-        "Can edit all the campaign information before the scheduled time and approve the campaign.",
-        first_run="pending",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-pending-first-after-approver",
-        "pending_approval",
-        ALL,
-        A,
-        "Popup indicating that the campaign was scheduled in the past time; The approver can "
-        "edit all the campaign information and publish the campaign.",
-        first_run="pending",
-        timing="after",
-        **V,
-    ),
-    _row(
-        "wf-pending-next-before-creator",
-        "pending_approval",
-        WHAT,
-        P,
-        "The creator can edit only the WHAT section before the scheduled time and send it to "
-        "the approver for approval.",
-        first_run="done",
-        timing="before",
-        **C,
-    ),
-    _row(
-        "wf-pending-next-after-creator",
-        "pending_approval",
-        NOTHING,
-        D,
-        "If the creator tries to edit the campaign after the scheduled time, a popup opens. The "
-        "popup indicates that the changes made by the creator will be discarded.",
-        first_run="done",
-        timing="after",
-        **C,
-    ),
-    _row(
-        "wf-pending-next-before-approver",
-        "pending_approval",
-        WHAT,
-        A,
-        "The approver can edit only the WHAT section before the scheduled time and publish the "
-        "campaign.",
-        first_run="done",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-pending-next-after-approver",
-        "pending_approval",
-        NOTHING,
-        D,
-        "If the approver tries to edit the campaign after the scheduled time, a popup opens. The "
-        "popup indicates that the changes made by the creator will be discarded.",
-        first_run="done",
-        timing="after",
-        **V,
-    ),
-    _row(
-        "wf-rejected-first-before-creator",
-        "rejected",
-        ALL,
-        P,
-        "The creator can edit all the campaign information before the scheduled time and send "
-        "it to the approver for approval.",
-        first_run="pending",
-        timing="before",
-        **C,
-    ),
-    _row(
-        "wf-rejected-first-after-creator",
-        "rejected",
-        ALL,
-        P,
-        "The creator can edit all the campaign information after the scheduled time and send it "
-        "to the approver for approval.",
-        first_run="pending",
-        timing="after",
-        **C,
-    ),
-    _row(
-        "wf-rejected-first-before-approver",
-        "rejected",
-        WHAT,
-        P,
-        "The approver can edit only the WHAT section before the scheduled time and send it to "
-        "the approver for approval.",
-        first_run="pending",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-rejected-first-after-approver",
-        "rejected",
-        NOTHING,
-        D,
-        "If the approver tries to edit the campaign after the scheduled time, a popup opens. The "
-        "popup indicates that the changes made by the approver will be discarded.",
-        first_run="pending",
-        timing="after",
-        **V,
-    ),
-    _row(
-        "wf-rejected-next-before-creator",
-        "rejected",
-        WHAT,
-        P,
-        "The creator can edit only the WHAT section before the scheduled time and send it to "
-        "the approver for approval.",
-        first_run="done",
-        timing="before",
-        **C,
-    ),
-    _row(
-        "wf-rejected-next-after-creator",
-        "rejected",
-        WHAT,
-        P,
-        "If the creator tries to edit the campaign after the scheduled time, they can edit only "
-        "the WHAT section and send it to the approver for approval.",
-        first_run="done",
-        timing="after",
-        **C,
-    ),
-    _row(
-        "wf-rejected-next-before-approver",
-        "rejected",
-        WHAT,
-        A,
-        "The approver can edit only the WHAT section before the scheduled time and publish the "
-        "campaign.",
-        first_run="done",
-        timing="before",
-        **V,
-    ),
-    _row(
-        "wf-rejected-next-after-approver",
-        "rejected",
-        WHAT,
-        A,
-        "The approver can only edit the WHAT section of the campaign after the scheduled time. "
-        "Also, a popup indicates that the campaign can be run today or tomorrow.",
-        first_run="done",
-        timing="after",
-        **V,
-    ),
+    _row("wf-scheduled-before-creator", "scheduled", ALL, P,
+         "Can edit all campaign information and send it for approval.", timing="before", **C),
+    _row("wf-scheduled-before-approver", "scheduled", ALL, A,
+         "Can edit all campaign information and publish.", timing="before", **V),
+    _row("wf-scheduled-after-creator", "scheduled", NOTHING, D,
+         "Cannot edit; popup indicating discarded changes displays", timing="after", **C),
+    _row("wf-scheduled-after-approver", "scheduled", NOTHING, D,
+         "Can only approve; popup indicating discarded changes..", timing="after", **V),
+    _row("wf-awaiting-before-creator", "awaiting_next_run", WHAT, P,
+         "Can modify only the What section and send it for approval.", timing="before", **C),
+    _row("wf-awaiting-before-approver", "awaiting_next_run", WHAT, A,
+         "Can modify only the What section and publish.", timing="before", **V),
+    _row("wf-awaiting-after-creator", "awaiting_next_run", NOTHING, D,
+         "Cannot edit; popup indicating discarded changes displays.", timing="after", **C),
+    _row("wf-awaiting-after-approver", "awaiting_next_run", NOTHING, D,
+         "Can only approve; popup indicating discarded changes.", timing="after", **V),
+    _row("wf-running-creator", "running", WHAT, P,
+         "Can modify only the What section of Live campaigns and send them for approval.", **C),
+    _row("wf-running-approver", "running", WHAT, A,
+         "Can modify only the What section of Live campaigns and publish.", **V),
+    _row("wf-pending-first-creator", "pending_approval", ALL, P,
+         "Can edit all campaign information before and after the scheduled time and send it for "
+         "approval.", first_run="pending", **C),
+    _row("wf-pending-first-before-approver", "pending_approval", ALL, A,
+         "Can edit all the campaign information before the scheduled time and approve the "
+         "campaign.", first_run="pending", timing="before", **V),
+    _row("wf-pending-first-after-approver", "pending_approval", ALL, A,
+         "Popup indicating that the campaign was scheduled in the past time; The approver can "
+         "edit all the campaign information and publish the campaign.", first_run="pending",
+         timing="after", **V),
+    _row("wf-pending-next-before-creator", "pending_approval", WHAT, P,
+         "The creator can edit only the WHAT section before the scheduled time and send it to "
+         "the approver for approval.", first_run="done", timing="before", **C),
+    _row("wf-pending-next-after-creator", "pending_approval", NOTHING, D,
+         "If the creator tries to edit the campaign after the scheduled time, a popup opens. The "
+         "popup indicates that the changes made by the creator will be discarded.",
+         first_run="done", timing="after", **C),
+    _row("wf-pending-next-before-approver", "pending_approval", WHAT, A,
+         "The approver can edit only the WHAT section before the scheduled time and publish the "
+         "campaign.", first_run="done", timing="before", **V),
+    _row("wf-pending-next-after-approver", "pending_approval", NOTHING, D,
+         "If the approver tries to edit the campaign after the scheduled time, a popup opens. The "
+         "popup indicates that the changes made by the creator will be discarded.",
+         first_run="done", timing="after", **V),
+    _row("wf-rejected-first-before-creator", "rejected", ALL, P,
+         "The creator can edit all the campaign information before the scheduled time and send "
+         "it to the approver for approval.", first_run="pending", timing="before", **C),
+    _row("wf-rejected-first-after-creator", "rejected", ALL, P,
+         "The creator can edit all the campaign information after the scheduled time and send it "
+         "to the approver for approval.", first_run="pending", timing="after", **C),
+    _row("wf-rejected-first-before-approver", "rejected", WHAT, P,
+         "The approver can edit only the WHAT section before the scheduled time and send it to "
+         "the approver for approval.", first_run="pending", timing="before", **V),
+    _row("wf-rejected-first-after-approver", "rejected", NOTHING, D,
+         "If the approver tries to edit the campaign after the scheduled time, a popup opens. The "
+         "popup indicates that the changes made by the approver will be discarded.",
+         first_run="pending", timing="after", **V),
+    _row("wf-rejected-next-before-creator", "rejected", WHAT, P,
+         "The creator can edit only the WHAT section before the scheduled time and send it to "
+         "the approver for approval.", first_run="done", timing="before", **C),
+    _row("wf-rejected-next-after-creator", "rejected", WHAT, P,
+         "If the creator tries to edit the campaign after the scheduled time, they can edit only "
+         "the WHAT section and send it to the approver for approval.", first_run="done",
+         timing="after", **C),
+    _row("wf-rejected-next-before-approver", "rejected", WHAT, A,
+         "The approver can edit only the WHAT section before the scheduled time and publish the "
+         "campaign.", first_run="done", timing="before", **V),
+    _row("wf-rejected-next-after-approver", "rejected", WHAT, A,
+         "The approver can only edit the WHAT section of the campaign after the scheduled time. "
+         "Also, a popup indicates that the campaign can be run today or tomorrow.",
+         first_run="done", timing="after", **V),
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -511,55 +280,29 @@ class OperationRule:
     reason: str = ""
 
 
+# fmt: off
 OPERATIONS: tuple[OperationRule, ...] = (
-    OperationRule(
-        "publish",
-        frozenset({"draft", "rejected", "pending_approval"}),
-        "allowed",
-        "Pending for Approval: ... awaiting review and approval from the designated "
-        "approver before it can be published or scheduled for execution",
-    ),
+    OperationRule("publish", frozenset({"draft", "rejected", "pending_approval"}), "allowed",
+                  "Pending for Approval: ... awaiting review and approval from the designated "
+                  "approver before it can be published or scheduled for execution"),
     OperationRule("publish", LIVE, "noop", "Scheduled / Running: already published"),
-    OperationRule(
-        "publish",
-        frozenset({"stopped", "completed"}),
-        "refused",
-        "Once a campaign is published, you can stop it but cannot pause it.",
-        "stopping is final: a stopped or completed campaign never runs again",
-    ),
-    OperationRule(
-        "stop",
-        LIVE,
-        "allowed",
-        "Once a campaign is published, you can stop it but cannot pause it.",
-    ),
-    OperationRule(
-        "stop",
-        frozenset({"stopped", "completed"}),
-        "noop",
-        "Stopped: Indicates that the campaign has been permanently halted.",
-    ),
-    OperationRule(
-        "stop",
-        frozenset({"draft", "pending_approval", "rejected"}),
-        "refused",
-        "Once a campaign is published, you can stop it",
-        "only a published campaign can be stopped",
-    ),
-    OperationRule(
-        "archive",
-        frozenset({"draft", "stopped", "completed", "rejected"}),
-        "allowed",
-        "Campaigns in the Completed, Stopped, or Draft state are automatically archived",
-    ),
-    OperationRule(
-        "archive",
-        LIVE | {"pending_approval"},
-        "refused",
-        "Archiving campaigns helps to keep your CleverTap account organized",
-        "a live campaign cannot be archived: stop it first",
-    ),
+    OperationRule("publish", frozenset({"stopped", "completed"}), "refused",
+                  "Once a campaign is published, you can stop it but cannot pause it.",
+                  "stopping is final: a stopped or completed campaign never runs again"),
+    OperationRule("stop", LIVE, "allowed",
+                  "Once a campaign is published, you can stop it but cannot pause it."),
+    OperationRule("stop", frozenset({"stopped", "completed"}), "noop",
+                  "Stopped: Indicates that the campaign has been permanently halted."),
+    OperationRule("stop", frozenset({"draft", "pending_approval", "rejected"}), "refused",
+                  "Once a campaign is published, you can stop it",
+                  "only a published campaign can be stopped"),
+    OperationRule("archive", frozenset({"draft", "stopped", "completed", "rejected"}), "allowed",
+                  "Campaigns in the Completed, Stopped, or Draft state are automatically archived"),
+    OperationRule("archive", LIVE | {"pending_approval"}, "refused",
+                  "Archiving campaigns helps to keep your CleverTap account organized",
+                  "a live campaign cannot be archived: stop it first"),
 )
+# fmt: on
 
 
 def judge_operation(operation: Operation, situation: Situation) -> OperationRule:

@@ -361,21 +361,20 @@ class LocalBackend(Backend):
         return self.get_campaign(platform_id, now)
 
     def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
-        with self.transaction():
-            row = self._operate(platform_id, "stop", actor, now)
-            if row is not None:
-                self.db.execute(
-                    "UPDATE campaigns SET stopped_at = ?, version = version + 1 WHERE pk = ?",
-                    (now.isoformat(), row["pk"]),
-                )
-        return self.get_campaign(platform_id, now)
+        return self._record(platform_id, "stop", "stopped_at", actor, now)
 
     def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        return self._record(platform_id, "archive", "archived_at", actor, now)
+
+    def _record(
+        self, platform_id: str, operation: str, column: str, actor: Actor, now: datetime
+    ) -> LiveCampaign:
+        """Stop and archive: judged by the operations table, recorded as a fact with its time."""
         with self.transaction():
-            row = self._operate(platform_id, "archive", actor, now)
+            row = self._operate(platform_id, operation, actor, now)
             if row is not None:
                 self.db.execute(
-                    "UPDATE campaigns SET archived_at = ?, version = version + 1 WHERE pk = ?",
+                    f"UPDATE campaigns SET {column} = ?, version = version + 1 WHERE pk = ?",
                     (now.isoformat(), row["pk"]),
                 )
         return self.get_campaign(platform_id, now)
