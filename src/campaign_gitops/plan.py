@@ -1,0 +1,258 @@
+"""The plan: small change records with a sort order and a `.data` dict for JSON and checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+from campaign_gitops.diff import FieldChange
+
+FORMAT_VERSION = 1
+OK, APPROVAL, BLOCKED, MANUAL = "ok", "approval", "blocked", "manual"
+
+
+def checksum(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Change:
+    KIND: ClassVar[str] = ""
+    ORDER: ClassVar[int] = 0
+    SYMBOL: ClassVar[str] = "~"
+    TARGET: ClassVar[str] = "campaign"
+
+    key: str
+    verdict: str = OK  # ok | approval (needs an approver) | blocked | manual
+    reason: str = ""
+    remedy: str = ""
+    rule: str = ""
+    drift: bool = False
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (self.ORDER, self.key)
+
+    @property
+    def applicable(self) -> bool:
+        return self.verdict in (OK, APPROVAL)
+
+    @property
+    def title(self) -> str:
+        return f"{self.KIND.replace('_', ' ')} {self.TARGET} {self.key}"
+
+    def data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.KIND, "target": self.TARGET}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple) and value and isinstance(value[0], FieldChange):
+                value = [v.data() for v in value]
+            elif isinstance(value, (tuple, frozenset)):
+                value = sorted(value) if isinstance(value, frozenset) else list(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class LabelCreate(Change):
+    KIND, ORDER, SYMBOL, TARGET = "create", 10, "+", "label"
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelRename(Change):
+    KIND, ORDER, SYMBOL, TARGET = "rename", 11, "~", "label"
+    old: str = ""
+
+
+@dataclass(frozen=True)
+class LabelUpdate(Change):
+    KIND, ORDER, SYMBOL, TARGET = "update", 12, "~", "label"
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Adopt(Change):
+    KIND, ORDER, SYMBOL = "adopt", 20, "<="
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class Stop(Change):
+    """Before creates: a replace stops the old campaign before its clone takes the id."""
+
+    KIND, ORDER, SYMBOL = "stop", 25, "-"
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class Create(Change):
+    KIND, ORDER, SYMBOL = "create", 30, "+"
+    publish: bool = False
+    replaces: str | None = None  # the platform id a replace stops first
+    sections: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Update(Change):
+    KIND, ORDER, SYMBOL = "update", 40, "~"
+    platform_id: str = ""
+    sections: frozenset[str] = frozenset()
+    changes: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Publish(Change):
+    KIND, ORDER, SYMBOL = "publish", 50, "~"
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class Archive(Change):
+    KIND, ORDER, SYMBOL = "archive", 60, "-"
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class Forget(Change):
+    KIND, ORDER, SYMBOL = "forget", 70, "."
+    platform_id: str = ""
+
+
+@dataclass(frozen=True)
+class LabelDelete(Change):
+    KIND, ORDER, SYMBOL, TARGET = "delete", 80, "-", "label"
+
+
+CHANGE_TYPES: dict[tuple[str, str], type[Change]] = {
+    (c.TARGET, c.KIND): c
+    for c in (
+        LabelCreate,
+        LabelRename,
+        LabelUpdate,
+        Adopt,
+        Stop,
+        Create,
+        Update,
+        Publish,
+        Archive,
+        Forget,
+        LabelDelete,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A live campaign edited outside git: its value now, as last applied, and as desired."""
+
+    campaign: str
+    path: str
+    last_applied: Any
+    live: Any
+    desired: Any
+    resolution: str  # "git wins", "ignored (ignore_changes)", "kept: blocked"
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "path": self.path,
+            "last_applied": self.last_applied,
+            "live": self.live,
+            "desired": self.desired,
+            "resolution": self.resolution,
+        }
+
+
+@dataclass
+class Plan:
+    at: datetime
+    changes: list[Change] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    commit: str | None = None
+    env: str = "default"
+    backend: str = "local"
+    desired_checksums: dict[str, str] = field(default_factory=dict)
+    live_versions: dict[str, int] = field(default_factory=dict)
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.changes.sort(key=lambda c: c.sort_key)
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.verdict == BLOCKED]
+
+    @property
+    def manual(self) -> list[Change]:
+        return [c for c in self.changes if c.verdict == MANUAL]
+
+    @property
+    def approvals(self) -> list[Change]:
+        return [c for c in self.changes if c.verdict == APPROVAL]
+
+    @property
+    def applicable(self) -> list[Change]:
+        return [] if self.refresh_only else [c for c in self.changes if c.applicable]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.applicable)
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for change in self.applicable:
+            name = f"{change.KIND}" if change.TARGET == "campaign" else f"label {change.KIND}"
+            counts[name] = counts.get(name, 0) + 1
+        return counts | {
+            "blocked": len(self.blocked),
+            "manual": len(self.manual),
+            "needs approval": len(self.approvals),
+            "drift": len(self.drift),
+        }
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "at": self.at.isoformat(),
+            "commit": self.commit,
+            "env": self.env,
+            "backend": self.backend,
+            "refresh_only": self.refresh_only,
+            "summary": self.summary(),
+            "changes": [c.data() for c in self.changes],
+            "drift": [d.data() for d in self.drift],
+            "desired_checksums": self.desired_checksums,
+            "live_versions": self.live_versions,
+            "specs": self.specs,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Plan:
+        changes: list[Change] = []
+        for raw in data["changes"]:
+            kind = CHANGE_TYPES[(raw["target"], raw["kind"])]
+            values = {k: v for k, v in raw.items() if k not in ("kind", "target")}
+            if "sections" in values:
+                values["sections"] = frozenset(values["sections"])
+            if "changes" in values:
+                values["changes"] = tuple(FieldChange(**c) for c in values["changes"])
+            changes.append(kind(**values))
+        return cls(
+            at=datetime.fromisoformat(data["at"]),
+            changes=changes,
+            drift=[Drift(**d) for d in data["drift"]],
+            commit=data.get("commit"),
+            env=data.get("env", "default"),
+            backend=data.get("backend", "local"),
+            desired_checksums=data["desired_checksums"],
+            live_versions=data["live_versions"],
+            specs=data["specs"],
+            refresh_only=data.get("refresh_only", False),
+        )

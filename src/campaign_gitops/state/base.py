@@ -1,0 +1,118 @@
+"""The state store: which platform campaign each id maps to, what was last applied (for drift),
+who applied it, the apply journal, and the lock."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from campaign_gitops.errors import FatalError
+
+
+class LockHeld(FatalError):
+    def __init__(self, holder: LockInfo):
+        super().__init__(
+            f"the state is locked by {holder.holder} on {holder.host} (pid {holder.pid}) since "
+            f"{holder.started_at}; lock id {holder.lock_id}. If that apply is gone, run "
+            f"`campaign-gitops state unlock {holder.lock_id}`"
+        )
+        self.info = holder
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    lock_id: str
+    holder: str
+    host: str
+    pid: int
+    started_at: str
+
+    @classmethod
+    def mine(cls, holder: str) -> LockInfo:
+        return cls(
+            uuid.uuid4().hex[:12],
+            holder,
+            socket.gethostname(),
+            os.getpid(),
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+
+@dataclass(frozen=True)
+class Managed:
+    """One campaign under management, as last applied."""
+
+    id: str
+    platform_id: str
+    spec: dict[str, Any]
+    applied_at: str
+    applied_by: str
+    commit: str | None = None
+    pull_request: int | None = None
+    history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    apply_id: str
+    step: int
+    change: str  # the change's key, e.g. "create campaign welcome-push"
+    status: str  # started | done | failed
+    detail: str = ""
+    platform_id: str | None = None
+
+
+class StateStore(ABC):
+    @abstractmethod
+    def managed(self) -> dict[str, Managed]: ...
+
+    @abstractmethod
+    def labels(self) -> dict[str, str | None]:
+        """Labels under management: name -> description as last applied."""
+
+    @abstractmethod
+    def record(self, managed: Managed) -> None: ...
+
+    @abstractmethod
+    def forget(self, campaign_id: str) -> None: ...
+
+    @abstractmethod
+    def record_label(
+        self, name: str, description: str | None, previous: str | None = None
+    ) -> None: ...
+
+    @abstractmethod
+    def forget_label(self, name: str) -> None: ...
+
+    @abstractmethod
+    def journal(self, entry: JournalEntry) -> None: ...
+
+    @abstractmethod
+    def journal_of(self, apply_id: str | None = None) -> list[JournalEntry]:
+        """Entries of one apply, or of the last apply that did not finish."""
+
+    @abstractmethod
+    def finish(self, apply_id: str) -> None: ...
+
+    @abstractmethod
+    def unfinished(self) -> str | None:
+        """The id of an apply that started and never finished (it crashed), if any."""
+
+    @abstractmethod
+    def acquire(self, info: LockInfo, timeout: float) -> None:
+        """Take the lock, waiting up to `timeout` seconds; LockHeld names the holder."""
+
+    @abstractmethod
+    def release(self, lock_id: str) -> None: ...
+
+    @abstractmethod
+    def unlock(self, lock_id: str) -> bool:
+        """Force-release a lock by id (`state unlock`); False when no such lock."""
+
+    @abstractmethod
+    def close(self) -> None: ...
