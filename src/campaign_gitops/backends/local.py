@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
 from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
 from campaign_gitops.models.common import LABEL_FORBIDDEN
 from campaign_gitops.rules import Outcome, Situation, judge_edit, judge_operation
+from campaign_gitops.sqlite_util import connect, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -104,13 +104,8 @@ class LocalBackend(Backend):
     def __init__(self, path: Path, *, workflow: bool = False):
         self.path = path
         self.workflow = workflow
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Two processes may share the file: WAL lets readers and one writer proceed together,
-        # the busy timeout makes a second writer wait instead of failing.
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = connect(path)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         with self.transaction():
             for statement in SCHEMA.split(";"):
@@ -120,15 +115,8 @@ class LocalBackend(Backend):
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.db)
 
     # -- reading -------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from campaign_gitops.sqlite_util import connect, immediate
 from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, Managed, StateStore
 
 SCHEMA = """
@@ -45,23 +45,13 @@ def _alive(info: LockInfo) -> bool:
 
 class SqliteState(StateStore):
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # the journal must survive a crash
+        self.db = connect(path, synchronous="FULL")  # the journal must survive a crash
         with self._tx():
             for statement in SCHEMA.split(";"):
                 self.db.execute(statement)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.db)
 
     def managed(self) -> dict[str, Managed]:
         rows = self.db.execute(
