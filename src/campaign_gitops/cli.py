@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from campaign_gitops import __version__
 from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
+
+if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models
+    from campaign_gitops.backends.base import ListFilter
+    from campaign_gitops.config import Settings
 
 log = logging.getLogger("campaign_gitops")
 FORMATS = click.Choice(["text", "json", "github"])
@@ -25,10 +30,9 @@ class Context:
     config_file: Path | None
     at_text: str | None
     verbose: bool = False
-    _cache: dict[str, object] = field(default_factory=dict)
 
     @cached_property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> Settings:
         from campaign_gitops.config import load_settings
 
         return load_settings(self.chdir, self.config_file)
@@ -137,7 +141,7 @@ def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
 
 def _where(
     ctx: Context, saved: str | None, archived: str | None, **given: tuple[str, ...]
-) -> object:
+) -> ListFilter:
     from campaign_gitops.commands.platform import resolve_filter
 
     given["type"] = given.pop("type_")
@@ -154,7 +158,7 @@ def list_cmd(
     from campaign_gitops.commands.platform import list_campaigns
 
     where = _where(ctx, saved, archived, **given)
-    raise SystemExit(list_campaigns(ctx.settings, ctx.at, where, fmt))  # type: ignore[arg-type]
+    raise SystemExit(list_campaigns(ctx.settings, ctx.at, where, fmt))
 
 
 @cli.command()
@@ -167,7 +171,7 @@ def report(
     from campaign_gitops.commands.platform import report as run
 
     where = _where(ctx, saved, archived or "include", **given)
-    raise SystemExit(run(ctx.settings, ctx.at, where, fmt))  # type: ignore[arg-type]
+    raise SystemExit(run(ctx.settings, ctx.at, where, fmt))
 
 
 @cli.group()

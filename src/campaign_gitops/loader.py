@@ -196,13 +196,15 @@ def load_campaign(source: Source, problems: list[Problem]) -> _Parsed:
     return parsed
 
 
-def load_labels(source: Source, problems: list[Problem]) -> list[str]:
-    """Every label name the file defines (even when the file has errors)."""
+def load_labels(source: Source, problems: list[Problem]) -> tuple[list[str], list[Label]]:
+    """Every label name the file defines (even when the file has errors), and the labels
+    when the file is valid."""
     data = _parse(source, problems)
     if data is None:
-        return []
+        return [], []
     schema_ok = _check(source, data, "labels", problems)
-    _build_model(source, data, LabelsFile.model_validate, 0, schema_ok, problems)
+    model = _build_model(source, data, LabelsFile.model_validate, 0, schema_ok, problems)
+    labels: list[Label] = model.labels if model is not None and schema_ok else []
     items = data.get("labels") if isinstance(data.get("labels"), list) else []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -221,15 +223,18 @@ def load_labels(source: Source, problems: list[Problem]) -> list[str]:
                     )
                 )
             seen.setdefault(name, index)
-    return [item["name"] for item in items if isinstance(item, dict) and "name" in item]
+    names = [item["name"] for item in items if isinstance(item, dict) and "name" in item]
+    return names, labels
 
 
 def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> Desired:
     """Everything wrong in every file, or the desired state."""
     problems: list[Problem] = []
     known: set[str] = set()
+    labels: list[Label] = []
     if labels_source is not None:
-        known = set(load_labels(labels_source, problems))
+        names, labels = load_labels(labels_source, problems)
+        known = set(names)
     where = labels_source.file if labels_source else "labels.yaml"
     desired = Desired(labels_source=labels_source)
     owners: dict[str, str] = {}
@@ -260,8 +265,7 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
             desired.campaigns[parsed.id or ""] = parsed.doc
     if problems:
         raise ValidationFailed(problems)
-    if labels_source is not None:
-        desired.labels = LabelsFile.model_validate(yamlio.load(labels_source.text)).labels
+    desired.labels = labels
     return desired
 
 

@@ -89,6 +89,17 @@ CREATE INDEX IF NOT EXISTS notification_sent_user ON notification_sent(user_idx)
 PLATFORM_ID_OFFSET = 1_457_000_000  # ids shaped like the real platform's
 
 
+def _platform_id(pk: int) -> str:
+    return str(PLATFORM_ID_OFFSET + pk)
+
+
+def _pk(platform_id: str) -> int:
+    try:
+        return int(platform_id) - PLATFORM_ID_OFFSET
+    except ValueError:
+        return -1
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -136,7 +147,7 @@ class LocalBackend(Backend):
     ) -> LiveCampaign:
         state = self._state(row, now)
         return LiveCampaign(
-            platform_id=str(PLATFORM_ID_OFFSET + row["pk"]),
+            platform_id=_platform_id(row["pk"]),
             id=row["key"],
             name=row["name"],
             channel=row["channel"],
@@ -188,11 +199,9 @@ class LocalBackend(Backend):
         return [c for c in found if where.matches(c)]
 
     def _row(self, platform_id: str) -> sqlite3.Row:
-        try:
-            pk = int(platform_id) - PLATFORM_ID_OFFSET
-        except ValueError:
-            pk = -1
-        row = self.db.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM campaigns WHERE pk = ?", (_pk(platform_id),)
+        ).fetchone()
         if row is None:
             raise PlatformError(f"no campaign with id {platform_id}")
         return row  # type: ignore[no-any-return]
@@ -254,7 +263,7 @@ class LocalBackend(Backend):
             self._set_labels(pk, spec.labels)
             if publish:
                 self._publish(pk, actor, now)
-        return self.get_campaign(str(PLATFORM_ID_OFFSET + pk), now)
+        return self.get_campaign(_platform_id(pk), now)
 
     def update_campaign(
         self,
@@ -449,12 +458,14 @@ class LocalBackend(Backend):
     def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]:
         from campaign_gitops.runs import run_due, totals
 
-        campaigns = self.list_campaigns(now, where or ListFilter(archived="include"))
+        campaigns = self.list_campaigns(
+            now, where or ListFilter(archived="include"), with_spec=False
+        )
         run_due(self, now)
         sums = totals(self.db)
         rows = []
         for c in campaigns:
-            pk = int(c.platform_id) - PLATFORM_ID_OFFSET
+            pk = _pk(c.platform_id)
             row = ReportRow(
                 c.id, c.name, c.channel, c.type, c.status, c.delivery, c.labels, c.created_by
             )
