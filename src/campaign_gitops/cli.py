@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,12 +30,13 @@ class Context:
     config_file: Path | None
     at_text: str | None
     verbose: bool = False
+    env: str | None = None
 
     @cached_property
     def settings(self) -> Settings:
         from campaign_gitops.config import load_settings
 
-        return load_settings(self.chdir, self.config_file)
+        return load_settings(self.chdir, self.config_file).for_env(self.env)
 
     @cached_property
     def at(self) -> datetime:
@@ -65,21 +66,42 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option(
     "--at", "at_text", metavar="TIME", help="Evaluate as of this ISO 8601 time (default: now)."
 )
+@click.option("--env", metavar="NAME", help="An environment from config (default: the top level).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs; tracebacks on errors.")
 @click.pass_context
 def cli(
-    ctx: click.Context, chdir: Path, config_file: Path | None, at_text: str | None, verbose: bool
+    ctx: click.Context,
+    chdir: Path,
+    config_file: Path | None,
+    at_text: str | None,
+    env: str | None,
+    verbose: bool,
 ) -> None:
     """Messaging campaigns as code: validate, plan and apply them from git."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = Context(chdir=chdir, config_file=config_file, at_text=at_text, verbose=verbose)
+    ctx.obj = Context(chdir, config_file, at_text, verbose, env)
+
+
+def _set_env(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).env = value
+
+
+env_option = click.option(
+    "--env",
+    metavar="NAME",
+    expose_value=False,
+    callback=_set_env,
+    help="An environment from config (default: the top level).",
+)
 
 
 @cli.command()
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@env_option
 @pass_ctx
 def validate(ctx: Context, fmt: str) -> None:
     """Check every campaign and labels.yaml; report all problems with file:line:col."""
@@ -150,6 +172,7 @@ def _where(
 
 @cli.command("list")
 @_filter_options
+@env_option
 @pass_ctx
 def list_cmd(
     ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
@@ -163,6 +186,7 @@ def list_cmd(
 
 @cli.command()
 @_filter_options
+@env_option
 @pass_ctx
 def report(
     ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
@@ -172,6 +196,149 @@ def report(
 
     where = _where(ctx, saved, archived or "include", **given)
     raise SystemExit(run(ctx.settings, ctx.at, where, fmt))
+
+
+def _request(ctx: Context, allow_replace: bool, prune: bool, refresh_only: bool = False) -> Any:
+    from campaign_gitops.workspace import PlanRequest
+
+    return PlanRequest(ctx.at, allow_replace, prune, refresh_only)
+
+
+def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option(
+            "--allow-replace",
+            is_flag=True,
+            help="Make changes the live status forbids by stopping the campaign and creating a "
+            "clone (what `on_locked_change: replace` does for one campaign).",
+        ),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Stop live campaigns whose file was removed (default: only forget them).",
+        ),
+        env_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@_plan_options
+@click.option("--refresh-only", is_flag=True, help="Only report drift; plan no change.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON) here."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error)."
+)
+@pass_ctx
+def plan(
+    ctx: Context,
+    allow_replace: bool,
+    prune: bool,
+    refresh_only: bool,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change, what the platform's rules block and what needs approval."""
+    from campaign_gitops.commands.plan import plan as run
+
+    request = _request(ctx, allow_replace, prune, refresh_only)
+    raise SystemExit(run(ctx.settings, request, fmt, out, detailed_exitcode))
+
+
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not a duration like 30s or 2m") from exc
+
+
+@cli.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_plan_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--continue-on-error", is_flag=True, help="Go on with the other changes.")
+@click.option(
+    "--lock-timeout",
+    default="10s",
+    show_default=True,
+    help="How long to wait for another apply's lock.",
+)
+@pass_ctx
+def apply(
+    ctx: Context,
+    plan_file: Path | None,
+    allow_replace: bool,
+    prune: bool,
+    auto_approve: bool,
+    continue_on_error: bool,
+    lock_timeout: str,
+) -> None:
+    """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
+    from campaign_gitops.commands.apply import apply as run
+
+    raise SystemExit(
+        run(
+            ctx.settings,
+            _request(ctx, allow_replace, prune),
+            plan_file,
+            auto_approve=auto_approve,
+            continue_on_error=continue_on_error,
+            lock_timeout=_duration(lock_timeout),
+        )
+    )
+
+
+@cli.group()
+def state() -> None:
+    """The state store: managed campaigns, last-applied specs, the lock."""
+
+
+@state.command("list")
+@click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
+@env_option
+@pass_ctx
+def state_list(ctx: Context, fmt: str) -> None:
+    """Campaigns under management and who applied them."""
+    from campaign_gitops.commands.state import list_managed
+
+    raise SystemExit(list_managed(ctx.settings, fmt))
+
+
+@state.command("show")
+@click.argument("campaign_id")
+@env_option
+@pass_ctx
+def state_show(ctx: Context, campaign_id: str) -> None:
+    """One managed campaign: platform id, last-applied spec, history."""
+    from campaign_gitops.commands.state import show
+
+    raise SystemExit(show(ctx.settings, campaign_id))
+
+
+@state.command("unlock")
+@click.argument("lock_id")
+@env_option
+@pass_ctx
+def state_unlock(ctx: Context, lock_id: str) -> None:
+    """Release a lock left by an apply that is gone (the id is in the lock message)."""
+    from campaign_gitops.commands.state import unlock
+
+    raise SystemExit(unlock(ctx.settings, lock_id))
 
 
 @cli.group()

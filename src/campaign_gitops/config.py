@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from campaign_gitops.errors import Problem, ValidationFailed, dotted
+from campaign_gitops.errors import FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.models.common import Strict
 
 CONFIG_FILE = "campaign-gitops.toml"
@@ -39,6 +39,18 @@ class SavedFilter(Strict):
     archived: Literal["exclude", "only", "include"] = "exclude"
 
 
+class EnvironmentConfig(Strict):
+    """An environment overrides where the platform and the state are, and how to act there."""
+
+    backend: Literal["local", "clevertap"] | None = None
+    platform: str | None = None
+    state: str | None = None
+    creator_approver: bool | None = None
+    created_by: str | None = None
+    role: Literal["creator", "approver"] | None = None
+    clevertap: ClevertapConfig | None = None
+
+
 class RawConfig(Strict):
     backend: Literal["local", "clevertap"] = "local"
     campaigns_dir: str = Field("campaigns", description="Folder of campaign files, any depth")
@@ -60,6 +72,10 @@ class RawConfig(Strict):
     filters: dict[str, SavedFilter] = Field(
         default_factory=dict, description="Saved `list` filters by name"
     )
+    environments: dict[str, EnvironmentConfig] = Field(
+        default_factory=dict,
+        description="Named environments (staging, production); the top level is `default`",
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,19 @@ class Settings:
     root: Path
     config_file: Path | None
     raw: RawConfig
+    env: str = "default"
+
+    def for_env(self, name: str | None) -> Settings:
+        if name is None or name == "default":
+            return self
+        if name not in self.raw.environments:
+            known = ", ".join(["default", *sorted(self.raw.environments)])
+            raise FatalError(f"no environment named {name!r} (environments: {known})")
+        override = self.raw.environments[name].model_dump(exclude_none=True)
+        raw = self.raw.model_copy(update=override | {"environments": {}})
+        if "clevertap" in override:
+            raw = raw.model_copy(update={"clevertap": self.raw.environments[name].clevertap})
+        return Settings(self.root, self.config_file, raw, name)
 
     @property
     def campaigns_dir(self) -> Path:

@@ -4,6 +4,7 @@ deepdiff stays inside this module: the rest of the tool sees `FieldChange`s."""
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -47,9 +48,10 @@ def sections_of(spec: dict[str, Any]) -> dict[str, Any]:
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
     """Every changed leaf between two specs' sections, sorted by path."""
-    diff = DeepDiff(
-        sections_of(before), sections_of(after), verbose_level=2, ignore_order=False, view="tree"
-    )
+    a, b = sections_of(before), sections_of(after)
+    if a == b:  # the common case by far: no deepdiff at all
+        return []
+    diff = DeepDiff(a, b, verbose_level=2, ignore_order=False, view="tree")
     changes: list[FieldChange] = []
     for report in diff.values():
         for level in report:
@@ -71,3 +73,45 @@ def changed_sections(before: dict[str, Any], after: dict[str, Any]) -> frozenset
 def ignored(change: FieldChange, patterns: list[str]) -> bool:
     """`ignore_changes: [who.segment, what.content.title]`: a path or any of its parents."""
     return any(change.path == p or change.path.startswith((p + ".", p + "[")) for p in patterns)
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _parts(path: str) -> list[str | int]:
+    return [int(index) if index else name for name, index in _PART.findall(path)]
+
+
+def _get(data: Any, parts: list[str | int]) -> Any:
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(data, list) or part >= len(data):
+                return _MISSING
+            data = data[part]
+        else:
+            if not isinstance(data, dict) or part not in data:
+                return _MISSING
+            data = data[part]
+    return data
+
+
+def keep_live(desired: dict[str, Any], live: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
+    """`ignore_changes`: the desired spec with each ignored path's live value kept."""
+    if not patterns:
+        return desired
+    out = copy.deepcopy(desired)
+    for pattern in patterns:
+        parts = _parts(pattern)
+        value = _get(live, parts)
+        parent = _get(out, parts[:-1])
+        if not parts or parent is _MISSING:
+            continue
+        last = parts[-1]
+        if isinstance(parent, dict) and isinstance(last, str):
+            if value is _MISSING:
+                parent.pop(last, None)
+            else:
+                parent[last] = copy.deepcopy(value)
+        elif isinstance(parent, list) and isinstance(last, int) and value is not _MISSING:
+            parent[last : last + 1] = [copy.deepcopy(value)]
+    return out

@@ -84,7 +84,7 @@ class Adopt(Change):
 
 @dataclass(frozen=True)
 class Stop(Change):
-    """Before creates: a replace stops the old campaign before its clone takes the id."""
+    """`state: stopped`, or `--prune` of a removed file."""
 
     KIND, ORDER, SYMBOL = "stop", 25, "-"
     platform_id: str = ""
@@ -94,8 +94,19 @@ class Stop(Change):
 class Create(Change):
     KIND, ORDER, SYMBOL = "create", 30, "+"
     publish: bool = False
-    replaces: str | None = None  # the platform id a replace stops first
+
+
+@dataclass(frozen=True)
+class Replace(Change):
+    """A change the live status forbids, made by stopping the campaign (when it is live) and
+    creating a clone under the same id; only with `on_locked_change: replace` or --allow-replace."""
+
+    KIND, ORDER, SYMBOL = "replace", 35, "-/+"
+    platform_id: str = ""
+    publish: bool = False
+    stop_first: bool = True
     sections: frozenset[str] = frozenset()
+    changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ CHANGE_TYPES: dict[tuple[str, str], type[Change]] = {
         Adopt,
         Stop,
         Create,
+        Replace,
         Update,
         Publish,
         Archive,
@@ -256,3 +268,42 @@ class Plan:
             specs=data["specs"],
             refresh_only=data.get("refresh_only", False),
         )
+
+
+def stale_items(saved: Plan, fresh: Plan) -> list[str]:
+    """Why a saved plan may no longer be applied: each item names what moved since."""
+    items: list[str] = []
+    for key, before in sorted(saved.desired_checksums.items()):
+        now = fresh.desired_checksums.get(key)
+        if now is None:
+            items.append(f"desired changed: campaign {key} is no longer in the files")
+        elif now != before:
+            items.append(f"desired changed: campaign {key} (its file changed since the plan)")
+    for key in sorted(set(fresh.desired_checksums) - set(saved.desired_checksums)):
+        items.append(f"desired changed: campaign {key} is new since the plan")
+    for key, version in sorted(saved.live_versions.items()):
+        now_version = fresh.live_versions.get(key)
+        if now_version != version:
+            items.append(
+                f"live changed: campaign {key} (platform version {version} -> {now_version})"
+            )
+    for key in sorted(set(fresh.live_versions) - set(saved.live_versions)):
+        items.append(f"live changed: campaign {key} appeared on the platform")
+    old = {(c.TARGET, c.KIND, c.key): c for c in saved.changes}
+    new = {(c.TARGET, c.KIND, c.key): c for c in fresh.changes}
+    for ident, change in sorted(old.items()):
+        later = new.get(ident)
+        if later is not None and later.verdict != change.verdict:
+            what = "discarded" if later.verdict == BLOCKED else f"now {later.verdict}"
+            items.append(
+                f"time-dependent verdict changed: {change.title} was {change.verdict} at "
+                f"{saved.at.isoformat(timespec='seconds')} and is {what} at "
+                f"{fresh.at.isoformat(timespec='seconds')}: {later.reason or 'see the new plan'}"
+            )
+        elif later is None and not items:
+            items.append(f"the plan no longer holds: {change.title} is not needed any more")
+    if not items:
+        for ident, change in sorted(new.items()):
+            if ident not in old:
+                items.append(f"the plan no longer holds: {change.title} is needed now")
+    return items

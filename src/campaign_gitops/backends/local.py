@@ -31,7 +31,7 @@ from campaign_gitops.sqlite_util import connect, immediate
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
     pk INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,  -- unique among campaigns that are not stopped (a replace reuses it)
     name TEXT NOT NULL,
     channel TEXT NOT NULL,
     type TEXT NOT NULL,
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
     version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS campaigns_channel ON campaigns(channel);
+CREATE INDEX IF NOT EXISTS campaigns_key ON campaigns(key);
 CREATE TABLE IF NOT EXISTS labels (
     name TEXT PRIMARY KEY,
     description TEXT
@@ -239,8 +240,11 @@ class LocalBackend(Backend):
         self, campaign_id: str, spec: CampaignBase, *, publish: bool, actor: Actor, now: datetime
     ) -> LiveCampaign:
         with self.transaction():
-            if self.db.execute("SELECT 1 FROM campaigns WHERE key = ?", (campaign_id,)).fetchone():
-                raise PlatformError(f"a campaign with id {campaign_id!r} already exists")
+            for row in self.db.execute("SELECT * FROM campaigns WHERE key = ?", (campaign_id,)):
+                state = self._state(row, now)
+                if not state.archived and state.status not in ("stopped", "completed"):
+                    # a stopped clone's id may be reused (replace); a live one's never
+                    raise PlatformError(f"a campaign with id {campaign_id!r} already exists")
             self._check_labels(spec)
             cursor = self.db.execute(
                 "INSERT INTO campaigns (key, name, channel, type, delivery, spec, schedule, "
@@ -474,4 +478,4 @@ class LocalBackend(Backend):
 
 
 def _spec_json(spec: CampaignBase) -> str:
-    return json.dumps(spec.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return json.dumps(spec.spec_data())

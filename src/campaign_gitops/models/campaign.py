@@ -108,6 +108,10 @@ class CampaignBase(Strict):
                 )
         return self
 
+    def spec_data(self) -> dict[str, Any]:
+        """The spec as JSON data: what the platform stores and what plans compare."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
     @property
     def content_items(self) -> list[Any]:
         what = self.what

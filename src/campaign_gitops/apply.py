@@ -1,0 +1,246 @@
+"""Carry out a plan: labels first, every step journaled before and after, resumable after a crash.
+
+Resuming needs no replay: a crashed apply leaves the platform and the state store each
+consistent (every write is one transaction), and the next plan sees what was done. A create that
+reached the platform but not the state store shows up as a live campaign with the same id, which
+the plan adopts instead of creating it twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from campaign_gitops.backends.base import Actor, Backend, LiveCampaign
+from campaign_gitops.errors import FatalError
+from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
+from campaign_gitops.plan import (
+    Adopt,
+    Archive,
+    Change,
+    Create,
+    Forget,
+    LabelCreate,
+    LabelDelete,
+    LabelRename,
+    LabelUpdate,
+    Plan,
+    Publish,
+    Replace,
+    Stop,
+    Update,
+)
+from campaign_gitops.state.base import JournalEntry, Managed, StateStore
+
+# Fault injection for the crash tests: SIGKILL this process at the Nth journal point.
+KILL_AT_ENV = "CAMPAIGN_GITOPS_TEST_KILL_AT"
+
+
+@dataclass
+class Result:
+    apply_id: str
+    applied: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    not_applied: list[Change] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_applied
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """An earlier apply that never finished: what it had done and what was in progress."""
+
+    apply_id: str
+    done: list[str]
+    in_progress: list[str]
+
+
+def interrupted(state: StateStore) -> Interrupted | None:
+    apply_id = state.unfinished()
+    if apply_id is None:
+        return None
+    entries = state.journal_of(apply_id)
+    done = [e.change for e in entries if e.status == "done"]
+    started = [e.change for e in entries if e.status == "started"]
+    finished = {e.change for e in entries if e.status in ("done", "failed")}
+    return Interrupted(apply_id, done, [c for c in started if c not in finished])
+
+
+class _KillSwitch:
+    def __init__(self) -> None:
+        text = os.environ.get(KILL_AT_ENV, "")
+        self.at = int(text) if text.isdigit() else None
+        self.count = 0
+
+    def point(self) -> None:
+        self.count += 1
+        if self.at is not None and self.count == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Applier:
+    def __init__(
+        self,
+        backend: Backend,
+        state: StateStore,
+        actor: Actor,
+        now: datetime,
+        *,
+        commit: str | None = None,
+        pull_request: int | None = None,
+        continue_on_error: bool = False,
+    ):
+        self.backend = backend
+        self.state = state
+        self.actor = actor
+        self.now = now
+        self.commit = commit
+        self.pull_request = pull_request
+        self.continue_on_error = continue_on_error
+        self.kill = _KillSwitch()
+
+    def run(self, plan: Plan, on_step: Callable[[Change, str], None] | None = None) -> Result:
+        result = Result(uuid.uuid4().hex[:12])
+        failed_keys: set[tuple[str, str]] = set()
+        pending = list(plan.applicable)
+        for step, change in enumerate(pending, start=1):
+            if result.failed and not self.continue_on_error:
+                result.not_applied.append(change)
+                continue
+            if (change.TARGET, change.key) in failed_keys:
+                result.not_applied.append(change)  # a later step of a campaign that failed
+                continue
+            with self._journaled(result.apply_id, step, change) as outcome:
+                outcome["platform_id"] = self._do(change, plan.specs.get(change.key))
+            if outcome.get("error"):
+                result.failed.append((change, outcome["error"]))
+                failed_keys.add((change.TARGET, change.key))
+            else:
+                result.applied.append(change)
+            if on_step is not None:
+                on_step(change, "failed" if outcome.get("error") else "done")
+        self.state.finish(result.apply_id)
+        return result
+
+    @contextmanager
+    def _journaled(self, apply_id: str, step: int, change: Change) -> Iterator[dict[str, Any]]:
+        outcome: dict[str, Any] = {}
+        self.state.journal(JournalEntry(apply_id, step, change.title, "started"))
+        self.kill.point()
+        try:
+            yield outcome
+        except FatalError as exc:
+            outcome["error"] = str(exc)
+        self.kill.point()
+        status = "failed" if outcome.get("error") else "done"
+        detail = outcome.get("error", "")
+        self.state.journal(
+            JournalEntry(apply_id, step, change.title, status, detail, outcome.get("platform_id"))
+        )
+        self.kill.point()
+
+    def _record(self, key: str, live: LiveCampaign) -> str:
+        self.state.record(
+            Managed(
+                key,
+                live.platform_id,
+                live.spec,
+                self.now.isoformat(),
+                self.actor.email,
+                self.commit,
+                self.pull_request,
+            )
+        )
+        return live.platform_id
+
+    def _do(self, change: Change, spec: dict[str, Any] | None) -> str | None:
+        b, actor, now = self.backend, self.actor, self.now
+        match change:
+            case LabelCreate():
+                b.create_label(Label(name=change.key, description=change.description))
+                self.kill.point()
+                self.state.record_label(change.key, change.description)
+            case LabelRename():
+                b.rename_label(change.old, change.key)
+                self.kill.point()
+                self._rename_in_state(change.old, change.key)
+            case LabelUpdate():
+                b.update_label(Label(name=change.key, description=change.after))
+                self.kill.point()
+                self.state.record_label(change.key, change.after)
+            case LabelDelete():
+                b.delete_label(change.key)
+                self.kill.point()
+                self.state.forget_label(change.key)
+            case Adopt():
+                return self._record(change.key, b.get_campaign(change.platform_id, now))
+            case Create():
+                model = CAMPAIGN_ADAPTER.validate_python(spec)
+                live = b.create_campaign(
+                    change.key, model, publish=change.publish, actor=actor, now=now
+                )
+                self.kill.point()
+                return self._record(change.key, live)
+            case Replace():
+                if change.stop_first:
+                    b.stop(change.platform_id, actor=actor, now=now)
+                    self.kill.point()
+                model = CAMPAIGN_ADAPTER.validate_python(spec)
+                live = b.create_campaign(
+                    change.key, model, publish=change.publish, actor=actor, now=now
+                )
+                self.kill.point()
+                return self._record(change.key, live)
+            case Update():
+                model = CAMPAIGN_ADAPTER.validate_python(spec)
+                live = b.update_campaign(
+                    change.platform_id, model, change.sections, actor=actor, now=now
+                )
+                self.kill.point()
+                return self._record(change.key, live)
+            case Publish():
+                live = b.publish(change.platform_id, actor=actor, now=now)
+                self.kill.point()
+                return self._record(change.key, live)
+            case Stop():
+                live = b.stop(change.platform_id, actor=actor, now=now)
+                self.kill.point()
+                if change.rule != "prune":
+                    return self._record(change.key, live)
+            case Archive():
+                live = b.archive(change.platform_id, actor=actor, now=now)
+                self.kill.point()
+                return self._record(change.key, live)
+            case Forget():
+                self.state.forget(change.key)
+            case _:
+                raise FatalError(f"cannot apply a {change.KIND} of a {change.TARGET}")
+        return None
+
+    def _rename_in_state(self, old: str, new: str) -> None:
+        """The platform renames the label inside every campaign; so must the last-applied specs,
+        or the next plan would call the rename drift."""
+        description = self.state.labels().get(old)
+        for managed in self.state.managed().values():
+            labels = managed.spec.get("labels") or []
+            if old in labels:
+                spec = managed.spec | {"labels": [new if n == old else n for n in labels]}
+                self.state.record(
+                    Managed(
+                        managed.id,
+                        managed.platform_id,
+                        spec,
+                        managed.applied_at,
+                        managed.applied_by,
+                        managed.commit,
+                        managed.pull_request,
+                    )
+                )
+        self.state.record_label(new, description, previous=old)

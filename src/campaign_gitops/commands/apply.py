@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+
+from campaign_gitops import render
+from campaign_gitops.apply import Applier, Result, interrupted
+from campaign_gitops.config import Settings
+from campaign_gitops.errors import FatalError
+from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, stale_items
+from campaign_gitops.state.base import LockInfo
+from campaign_gitops.workspace import PlanRequest, Workspace
+
+
+def load_saved(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FatalError(f"{path}: not a plan file ({exc})") from exc
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if version != FORMAT_VERSION:
+        raise FatalError(
+            f"{path}: plan format_version {version!r}; this version reads {FORMAT_VERSION}"
+        )
+    try:
+        return Plan.from_data(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FatalError(f"{path}: a damaged plan file ({exc})") from exc
+
+
+def _confirm(plan: Plan) -> None:
+    if not sys.stdin.isatty():
+        raise FatalError("apply asks for confirmation on a terminal; pass --auto-approve in CI")
+    count = len(plan.applicable)
+    if not click.confirm(f"Apply these {count} change(s)?", default=False):
+        raise FatalError("apply cancelled; nothing was changed")
+
+
+def _progress(total: int) -> tuple[AbstractContextManager[Any], Any]:
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=total, label="applying", file=sys.stderr)
+        return bar, lambda change, status: bar.update(1)
+
+    def line(change: Change, status: str) -> None:
+        click.echo(f"  {change.SYMBOL:>3} {change.title}: {status}")
+
+    return nullcontext(), line
+
+
+def _report(result: Result, resumed: bool) -> int:
+    for change, error in result.failed:
+        click.echo(f"error: {change.title} failed: {error}", err=True)
+    if result.not_applied:
+        click.echo("Not applied:", err=True)
+        for change in result.not_applied:
+            click.echo(f"  {change.title}", err=True)
+    done = f"{len(result.applied)} applied"
+    rest = f"{len(result.failed)} failed, {len(result.not_applied)} not applied"
+    head = "Apply complete" if result.ok else "Apply incomplete"
+    tail = " (resumed an interrupted apply)" if resumed else ""
+    click.echo(f"{head}: {done}, {rest} (apply {result.apply_id}){tail}.")
+    return 0 if result.ok else 1
+
+
+def apply(
+    settings: Settings,
+    request: PlanRequest,
+    plan_file: Path | None,
+    *,
+    auto_approve: bool,
+    continue_on_error: bool,
+    lock_timeout: float,
+) -> int:
+    saved = load_saved(plan_file) if plan_file is not None else None
+    workspace = Workspace(settings)
+    lock = LockInfo.mine(workspace.holder)
+    try:
+        workspace.desired  # noqa: B018 - invalid files fail before the lock is taken
+        workspace.state.acquire(lock, lock_timeout)
+        try:
+            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error)
+        finally:
+            workspace.state.release(lock.lock_id)
+    finally:
+        workspace.close()
+
+
+def _apply_locked(
+    workspace: Workspace,
+    request: PlanRequest,
+    saved: Plan | None,
+    auto_approve: bool,
+    continue_on_error: bool,
+) -> int:
+    prior = interrupted(workspace.state)
+    if prior is not None:
+        doing = f"; in progress: {', '.join(prior.in_progress)}" if prior.in_progress else ""
+        click.echo(
+            f"Resuming after apply {prior.apply_id} was interrupted "
+            f"({len(prior.done)} step(s) done{doing}). The plan below starts from what it did."
+        )
+    fresh = workspace.plan(request)
+    if saved is not None:
+        if saved.env != fresh.env:
+            raise FatalError(f"the plan is for environment {saved.env!r}, not {fresh.env!r}")
+        stale = stale_items(saved, fresh)
+        if stale:
+            items = "\n".join(f"  - {item}" for item in stale)
+            raise FatalError(f"the saved plan is stale; nothing was applied:\n{items}\nPlan again.")
+    if fresh.blocked:
+        click.echo(render.text(fresh, render.use_colour(sys.stdout.isatty())))
+        raise FatalError(
+            f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
+            "applied. Fix them (see each remedy) and plan again."
+        )
+    if not fresh.has_changes:
+        if prior is not None:
+            workspace.state.finish(prior.apply_id)
+        click.echo("No changes. The platform matches the files.")
+        return 0
+    if saved is None:
+        click.echo(render.text(fresh, render.use_colour(sys.stdout.isatty())))
+        if not auto_approve:
+            _confirm(fresh)
+    applier = Applier(
+        workspace.backend,
+        workspace.state,
+        workspace.actor,
+        request.at,
+        commit=fresh.commit,
+        continue_on_error=continue_on_error,
+    )
+    bar, on_step = _progress(len(fresh.applicable))
+    with bar:
+        result = applier.run(fresh, on_step)
+    if prior is not None:
+        workspace.state.finish(prior.apply_id)
+    return _report(result, prior is not None)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from campaign_gitops import render
+from campaign_gitops.config import Settings
+from campaign_gitops.plan import Plan
+from campaign_gitops.workspace import PlanRequest, Workspace
+
+
+def exit_code(plan: Plan, detailed: bool) -> int:
+    """Terraform's: 1 for anything blocked, 2 for changes (with --detailed-exitcode), else 0."""
+    if plan.blocked:
+        return 1
+    changed = bool(plan.drift) if plan.refresh_only else plan.has_changes
+    return 2 if detailed and changed else 0
+
+
+def show(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(render.as_json(plan))
+    elif fmt == "markdown":
+        click.echo(render.markdown(plan))
+    else:
+        colour = render.use_colour(sys.stdout.isatty())
+        click.echo(render.text(plan, colour), color=colour)
+
+
+def plan(
+    settings: Settings, request: PlanRequest, fmt: str, out: Path | None, detailed: bool
+) -> int:
+    workspace = Workspace(settings)
+    try:
+        result = workspace.plan(request)
+    finally:
+        workspace.close()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render.as_json(result) + "\n")
+    show(result, fmt)
+    if out is not None and fmt == "text":
+        click.echo(f"\nSaved the plan to {out}; `campaign-gitops apply {out}` applies exactly it.")
+    return exit_code(result, detailed)

@@ -1,0 +1,422 @@
+"""Desired (files) vs live (backend) vs last applied (state store) -> a Plan.
+
+Every change is judged by rules.py from the live status and the evaluation time; the planner
+never decides what the platform allows, it only asks the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from campaign_gitops.backends.base import LiveCampaign
+from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live
+from campaign_gitops.loader import Desired
+from campaign_gitops.models import CampaignBase, Label
+from campaign_gitops.plan import (
+    APPROVAL,
+    BLOCKED,
+    OK,
+    Adopt,
+    Archive,
+    Change,
+    Create,
+    Drift,
+    Forget,
+    LabelCreate,
+    LabelDelete,
+    LabelRename,
+    LabelUpdate,
+    Plan,
+    Publish,
+    Replace,
+    Stop,
+    Update,
+    checksum,
+)
+from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
+from campaign_gitops.state.base import Managed
+
+FINISHED = frozenset({"stopped", "completed"})
+REPLACE_HINT = (
+    "set `on_locked_change: replace` (or pass --allow-replace) to stop it and create a clone"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    at: datetime
+    workflow: bool = False
+    role: Role = "creator"
+    allow_replace: bool = False
+    prune: bool = False
+    refresh_only: bool = False
+    only: frozenset[str] | None = None  # limit to these campaign ids (labels are always planned)
+
+
+@dataclass(frozen=True)
+class Live:
+    campaigns: list[LiveCampaign]
+    labels: list[Label]
+
+
+def _newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
+    """The most recent campaign per id: a replace leaves the stopped original behind."""
+    out: dict[str, LiveCampaign] = {}
+    for c in campaigns:
+        seen = out.get(c.id)
+        if seen is None or _order(c) > _order(seen):
+            out[c.id] = c
+    return out
+
+
+def _order(c: LiveCampaign) -> tuple[int, str]:
+    return (int(c.platform_id), "") if c.platform_id.isdigit() else (0, c.platform_id)
+
+
+@dataclass
+class _Planner:
+    opts: Options
+    renames: dict[str, str] = field(default_factory=dict)  # old label name -> new
+    changes: list[Change] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+
+    def situation(self, live: LiveCampaign) -> Situation:
+        return Situation(
+            live.status,
+            live.archived,
+            self.opts.workflow,
+            self.opts.role,
+            live.has_run,
+            live.scheduled_at,
+        )
+
+    def publish_verdict(self) -> str:
+        return APPROVAL if self.opts.workflow and self.opts.role == "creator" else OK
+
+    # -- campaigns -----------------------------------------------------------------------
+
+    def campaign(
+        self, spec: CampaignBase, key: str, live: LiveCampaign | None, managed: Managed | None
+    ) -> dict[str, Any]:
+        desired = spec.spec_data()
+        if live is None:
+            if spec.archived or spec.state == "stopped":
+                return desired  # nothing to create: it would only be stopped or archived
+            publish = spec.state == "active"
+            self.changes.append(
+                Create(key, self.publish_verdict() if publish else OK, publish=publish)
+            )
+            return desired
+        if managed is None or managed.platform_id != live.platform_id:
+            self.changes.append(Adopt(key, platform_id=live.platform_id))
+        live_spec = self._renamed(live.spec)
+        effective = keep_live(desired, live_spec, spec.ignore_changes)
+        if managed is not None and managed.platform_id == live.platform_id:
+            self._drift(key, managed.spec, live_spec, effective, spec.ignore_changes)
+        edits = field_changes(live_spec, effective)
+        if live.channel != spec.channel:
+            edits.append(FieldChange("channel", live.channel, spec.channel))
+        if live_spec.get("type", "single_message") != spec.type:
+            edits.append(FieldChange("type", live_spec.get("type"), spec.type))
+        replace_ok = spec.on_locked_change == "replace" or self.opts.allow_replace
+        if edits and self._edit(key, spec, live, edits, replace_ok):
+            return effective
+        self._lifecycle(key, spec, live, replace_ok, edits)
+        return effective
+
+    def _renamed(self, spec: dict[str, Any]) -> dict[str, Any]:
+        labels = spec.get("labels")
+        if not self.renames or not labels:
+            return spec
+        return spec | {"labels": [self.renames.get(name, name) for name in labels]}
+
+    def _drift(
+        self,
+        key: str,
+        applied: dict[str, Any],
+        live: dict[str, Any],
+        desired: dict[str, Any],
+        patterns: list[str],
+    ) -> None:
+        if applied == live:
+            return
+        wanted = {c.path: c.after for c in field_changes(applied, desired)}
+        for change in field_changes(applied, live):
+            if ignored(change, patterns):
+                resolution = "ignored (ignore_changes)"
+            elif change.path in wanted:
+                resolution = "git changed it too: git wins"
+            else:
+                resolution = "git wins"
+            after = wanted.get(change.path, change.before)
+            self.drift.append(
+                Drift(key, change.path, change.before, change.after, after, resolution)
+            )
+
+    def _edit(
+        self,
+        key: str,
+        spec: CampaignBase,
+        live: LiveCampaign,
+        edits: list[FieldChange],
+        replace_ok: bool,
+    ) -> bool:
+        """Plan the edit; True when it became a replace (which covers the lifecycle too)."""
+        sections = frozenset(
+            c.section if c.section not in ("channel", "type") else "what" for c in edits
+        )
+        verdict = judge_edit(self.situation(live), sections, self.opts.at)
+        channel_changed = live.channel != spec.channel
+        if verdict.allowed and not channel_changed:
+            state = APPROVAL if verdict.needs_approval else OK
+            reason = "the platform sends the edit for approval" if state == APPROVAL else ""
+            self.changes.append(
+                Update(
+                    key,
+                    state,
+                    reason=reason,
+                    rule=verdict.rule.key,
+                    platform_id=live.platform_id,
+                    sections=sections,
+                    changes=tuple(edits),
+                )
+            )
+            return False
+        if verdict.outcome is not Outcome.DISCARD and replace_ok and not spec.archived:
+            self._replace(key, spec, live, sections, edits, verdict.rule.key)
+            return True
+        reason = (
+            "the channel of a campaign never changes after creation"
+            if channel_changed
+            else verdict.reason
+        )
+        remedy = verdict.remedy
+        if verdict.outcome is not Outcome.DISCARD:
+            remedy = f"clone it to a new id, or {REPLACE_HINT}"
+        self.changes.append(
+            Update(
+                key,
+                BLOCKED,
+                reason=reason,
+                remedy=remedy,
+                rule=verdict.rule.key if not channel_changed else "channel",
+                platform_id=live.platform_id,
+                sections=sections,
+                changes=tuple(edits),
+            )
+        )
+        self._mark_drift_kept(key)
+        return False
+
+    def _mark_drift_kept(self, key: str) -> None:
+        self.drift = [
+            Drift(
+                d.campaign, d.path, d.last_applied, d.live, d.desired, "kept: the change is blocked"
+            )
+            if d.campaign == key and d.resolution.endswith("git wins")
+            else d
+            for d in self.drift
+        ]
+
+    def _replace(
+        self,
+        key: str,
+        spec: CampaignBase,
+        live: LiveCampaign,
+        sections: frozenset[str],
+        edits: list[FieldChange],
+        rule: str,
+    ) -> None:
+        publish = spec.state == "active"
+        stop_first = not live.archived and live.status in LIVE
+        self.changes.append(
+            Replace(
+                key,
+                self.publish_verdict() if publish else OK,
+                reason=f"the {live.status.replace('_', ' ')} campaign cannot take this change",
+                rule=rule,
+                platform_id=live.platform_id,
+                publish=publish,
+                stop_first=stop_first,
+                sections=sections,
+                changes=tuple(edits),
+            )
+        )
+
+    def _blocked(
+        self,
+        change: type[Change],
+        key: str,
+        live: LiveCampaign,
+        reason: str,
+        remedy: str,
+        rule: str,
+    ) -> None:
+        self.changes.append(
+            change(
+                key, BLOCKED, reason=reason, remedy=remedy, rule=rule, platform_id=live.platform_id
+            )  # type: ignore[call-arg]
+        )
+
+    def _lifecycle(
+        self,
+        key: str,
+        spec: CampaignBase,
+        live: LiveCampaign,
+        replace_ok: bool,
+        edits: list[FieldChange],
+    ) -> None:
+        """`state` and `archived` in the file against the live status."""
+        if live.archived:
+            return  # archived is final; edits to it were judged above
+        status = live.status
+        situation = self.situation(live)
+        if spec.state == "active":
+            if status in ("draft", "rejected"):
+                rule = judge_operation("publish", situation)
+                self.changes.append(
+                    Publish(
+                        key,
+                        self.publish_verdict(),
+                        rule=f"publish:{rule.result}",
+                        platform_id=live.platform_id,
+                    )
+                )
+            elif status == "stopped":
+                if replace_ok:
+                    self._replace(key, spec, live, frozenset(), edits, "publish-refused")
+                else:
+                    self._blocked(
+                        Publish,
+                        key,
+                        live,
+                        "the campaign is stopped and stopping is final: it never runs again",
+                        f"set `state: stopped`, clone it to a new id, or {REPLACE_HINT}",
+                        "publish-refused",
+                    )
+        elif spec.state == "draft" and status not in ("draft", "rejected", "pending_approval"):
+            self._blocked(
+                Publish,
+                key,
+                live,
+                f"the campaign is {status.replace('_', ' ')}: "
+                "a published campaign never returns to draft",
+                "set `state: active` or `state: stopped`, or clone it to a new id",
+                "unpublish",
+            )
+        stopping = False
+        if spec.state == "stopped":
+            rule = judge_operation("stop", situation)
+            if rule.result == "allowed":
+                self.changes.append(Stop(key, OK, rule="stop", platform_id=live.platform_id))
+                stopping = True
+            elif rule.result == "refused":
+                self._blocked(
+                    Stop,
+                    key,
+                    live,
+                    rule.reason,
+                    "archive it instead (`archived: true`)",
+                    "stop-refused",
+                )
+        if spec.archived:
+            after = Situation("stopped") if stopping else situation
+            rule = judge_operation("archive", after)
+            if rule.result == "allowed":
+                self.changes.append(Archive(key, OK, rule="archive", platform_id=live.platform_id))
+            elif rule.result == "refused":
+                self._blocked(
+                    Archive,
+                    key,
+                    live,
+                    rule.reason,
+                    "set `state: stopped` as well",
+                    "archive-refused",
+                )
+
+    # -- labels --------------------------------------------------------------------------
+
+    def labels(
+        self, desired: Desired, live: Live, managed: dict[str, str | None], keys: set[str]
+    ) -> None:
+        on_platform = {label.name: label.description for label in live.labels}
+        wanted = {label.name for label in desired.labels}
+        for label in desired.labels:
+            if label.name in on_platform:
+                if on_platform[label.name] != label.description:
+                    self.changes.append(
+                        LabelUpdate(
+                            label.name, before=on_platform[label.name], after=label.description
+                        )
+                    )
+            elif label.renamed_from and label.renamed_from in on_platform:
+                self.renames[label.renamed_from] = label.name
+                self.changes.append(LabelRename(label.name, old=label.renamed_from))
+                if on_platform[label.renamed_from] != label.description:
+                    self.changes.append(
+                        LabelUpdate(
+                            label.name,
+                            before=on_platform[label.renamed_from],
+                            after=label.description,
+                        )
+                    )
+            else:
+                self.changes.append(LabelCreate(label.name, description=label.description))
+        renamed = set(self.renames)
+        for name in sorted(managed):
+            if name in wanted or name in renamed or name not in on_platform:
+                continue
+            users = [c.id for c in live.campaigns if name in c.labels and c.id not in keys]
+            if users:
+                self.changes.append(
+                    LabelDelete(
+                        name,
+                        BLOCKED,
+                        reason=f"used by {len(users)} campaign(s) not in git: "
+                        + ", ".join(sorted(users)[:5]),
+                        remedy="remove it from them in the dashboard, or keep it in labels.yaml",
+                        rule="label-in-use",
+                    )
+                )
+            else:
+                self.changes.append(LabelDelete(name))
+
+
+def make_plan(
+    desired: Desired,
+    live: Live,
+    managed: dict[str, Managed],
+    managed_labels: dict[str, str | None],
+    opts: Options,
+) -> Plan:
+    planner = _Planner(opts)
+    planner.labels(desired, live, managed_labels, set(desired.campaigns))
+    newest = _newest(live.campaigns)
+    by_platform_id = {c.platform_id: c for c in live.campaigns}
+    plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
+    for key, doc in desired.campaigns.items():
+        if opts.only is not None and key not in opts.only:
+            continue
+        known = managed.get(key)
+        current = newest.get(key)
+        if current is None and known is not None:
+            current = by_platform_id.get(known.platform_id)
+        effective = planner.campaign(doc.spec, key, current, known)
+        plan.desired_checksums[key] = checksum(doc.spec.spec_data())
+        plan.specs[key] = effective
+        if current is not None:
+            plan.live_versions[key] = current.version
+    for key, known in managed.items():
+        if key in desired.campaigns or (opts.only is not None and key not in opts.only):
+            continue
+        current = by_platform_id.get(known.platform_id)
+        if opts.prune and current is not None and not current.archived and current.status in LIVE:
+            planner.changes.append(Stop(key, OK, rule="prune", platform_id=known.platform_id))
+        planner.changes.append(Forget(key, OK, platform_id=known.platform_id))
+        if current is not None:
+            plan.live_versions[key] = current.version
+    plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
+    plan.drift = planner.drift
+    return plan

@@ -1,0 +1,93 @@
+"""One environment's desired state, platform and state store, opened lazily, and its plan."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from campaign_gitops.backends import open_backend
+from campaign_gitops.backends.base import Actor, Backend, ListFilter
+from campaign_gitops.config import Settings
+from campaign_gitops.gitrepo import head_commit
+from campaign_gitops.loader import Desired, read_worktree
+from campaign_gitops.plan import Plan
+from campaign_gitops.planner import Live, Options, make_plan
+from campaign_gitops.state import open_state
+from campaign_gitops.state.base import StateStore
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    at: datetime
+    allow_replace: bool = False
+    prune: bool = False
+    refresh_only: bool = False
+    only: frozenset[str] | None = None
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    _opened: list[Backend | StateStore] = field(default_factory=list)
+
+    @cached_property
+    def desired(self) -> Desired:
+        s = self.settings
+        return read_worktree(s.root, s.campaigns_dir, s.labels_file)
+
+    @cached_property
+    def backend(self) -> Backend:
+        backend = open_backend(self.settings)
+        self._opened.append(backend)
+        return backend
+
+    @cached_property
+    def state(self) -> StateStore:
+        state = open_state(self.settings)
+        self._opened.append(state)
+        return state
+
+    @cached_property
+    def commit(self) -> str | None:
+        return head_commit(self.settings.root)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.settings.raw.created_by, self.settings.raw.role)
+
+    @property
+    def holder(self) -> str:
+        """Who holds the lock, for the message a waiting apply shows."""
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return f"{user}@{socket.gethostname()}"
+
+    def plan(self, request: PlanRequest) -> Plan:
+        desired = self.desired
+        backend = self.backend
+        everything = ListFilter(archived="include")
+        live = Live(backend.list_campaigns(request.at, everything), backend.list_labels())
+        options = Options(
+            at=request.at,
+            workflow=self.settings.raw.creator_approver,
+            role=self.settings.raw.role,
+            allow_replace=request.allow_replace,
+            prune=request.prune,
+            refresh_only=request.refresh_only,
+            only=request.only,
+        )
+        plan = make_plan(desired, live, self.state.managed(), self.state.labels(), options)
+        plan.commit = self.commit
+        plan.env = self.settings.env
+        plan.backend = backend.name
+        return plan
+
+    def close(self) -> None:
+        for opened in reversed(self._opened):
+            opened.close()
+        self._opened.clear()
