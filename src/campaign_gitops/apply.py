@@ -138,6 +138,8 @@ class Applier:
             yield outcome
         except FatalError as exc:
             outcome["error"] = str(exc)
+        except Exception as exc:  # the platform failed in a way it does not document
+            outcome["error"] = f"unexpected {type(exc).__name__}: {exc}"
         self.kill.point()
         status = "failed" if outcome.get("error") else "done"
         detail = outcome.get("error", "")
