@@ -126,8 +126,22 @@ class Applier:
                 result.applied.append(change)
             if on_step is not None:
                 on_step(change, "failed" if outcome.get("error") else "done")
+        if not any(change.TARGET == "label" for change, _ in result.failed):
+            self._settle_labels(plan.labels)
         self.state.finish(result.apply_id)
         return result
+
+    def _settle_labels(self, desired: dict[str, str | None]) -> None:
+        """Every label in labels.yaml that is on the platform is managed; a record whose label
+        is gone (renamed by an apply that crashed before recording it) is dropped."""
+        on_platform = {label.name for label in self.backend.list_labels()}
+        managed = self.state.labels()
+        for name, description in desired.items():
+            if name in on_platform and (name not in managed or managed[name] != description):
+                self.state.record_label(name, description)
+        for name in managed:
+            if name not in on_platform:
+                self.state.forget_label(name)
 
     @contextmanager
     def _journaled(self, apply_id: str, step: int, change: Change) -> Iterator[dict[str, Any]]:

@@ -192,6 +192,7 @@ class Plan:
     desired_checksums: dict[str, str] = field(default_factory=dict)
     live_versions: dict[str, int] = field(default_factory=dict)
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    labels: dict[str, str | None] = field(default_factory=dict)  # desired: name -> description
     refresh_only: bool = False
 
     def __post_init__(self) -> None:
@@ -243,6 +244,7 @@ class Plan:
             "desired_checksums": self.desired_checksums,
             "live_versions": self.live_versions,
             "specs": self.specs,
+            "labels": self.labels,
         }
 
     @classmethod
@@ -266,6 +268,7 @@ class Plan:
             desired_checksums=data["desired_checksums"],
             live_versions=data["live_versions"],
             specs=data["specs"],
+            labels=data.get("labels", {}),
             refresh_only=data.get("refresh_only", False),
         )
 

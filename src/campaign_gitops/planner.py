@@ -143,9 +143,12 @@ class _Planner:
         if applied == live:
             return
         wanted = {c.path: c.after for c in field_changes(applied, desired)}
+        differs = {c.path for c in field_changes(live, desired)}
         for change in field_changes(applied, live):
             if ignored(change, patterns):
                 resolution = "ignored (ignore_changes)"
+            elif change.path not in differs:
+                continue  # live and git agree: only the record is behind (a resumed apply)
             elif change.path in wanted:
                 resolution = "git changed it too: git wins"
             else:
@@ -417,6 +420,7 @@ def make_plan(
         planner.changes.append(Forget(key, OK, platform_id=known.platform_id))
         if current is not None:
             plan.live_versions[key] = current.version
+    plan.labels = {label.name: label.description for label in desired.labels}
     plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
     plan.drift = planner.drift
     return plan
