@@ -12,7 +12,7 @@ import pytest
 
 from campaign_gitops.diff import FieldChange, changed_sections, field_changes, ignored
 from campaign_gitops.plan import BLOCKED, Create, Drift, LabelCreate, Plan, Stop, Update
-from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, Managed
+from campaign_gitops.state.base import LockHeld, LockInfo
 from campaign_gitops.state.sqlite import SqliteState
 from tests.helpers import at
 
@@ -72,26 +72,6 @@ def test_plan_orders_changes_and_round_trips_through_json() -> None:
     again = Plan.from_data(data)
     assert again.data() == plan.data()
     assert replace(plan, refresh_only=True).applicable == []
-
-
-def test_sqlite_state_mapping_history_and_journal(tmp_path: Path) -> None:
-    state = SqliteState(tmp_path / "state.db")
-    state.record(Managed("w", "145", {"name": "W"}, "2026-11-23T10:00", "ci", "abc", 7))
-    state.record(Managed("w", "146", {"name": "W2"}, "2026-11-24T10:00", "ci", "def", 8))
-    managed = state.managed()["w"]
-    assert (managed.platform_id, managed.spec, managed.commit) == ("146", {"name": "W2"}, "def")
-    assert [h["commit"] for h in managed.history] == ["abc", "def"]
-    state.record_label("Onboarding", "d")
-    state.record_label("Welcome", "d", previous="Onboarding")
-    assert state.labels() == {"Welcome": "d"}
-    state.journal(JournalEntry("apply-1", 1, "create campaign w", "started"))
-    assert state.unfinished() == "apply-1"
-    state.journal(JournalEntry("apply-1", 1, "create campaign w", "done", platform_id="146"))
-    assert [e.status for e in state.journal_of()] == ["started", "done"]
-    state.finish("apply-1")
-    assert state.unfinished() is None
-    state.forget("w")
-    assert state.managed() == {}
 
 
 def test_sqlite_lock_names_its_holder_and_frees_a_dead_one(tmp_path: Path) -> None:

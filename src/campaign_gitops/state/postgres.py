@@ -1,0 +1,94 @@
+"""The PostgreSQL state store for teams: the lock is a session advisory lock, so it dies with
+the connection of an apply that is killed; a row beside it names the holder."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from campaign_gitops.errors import FatalError
+from campaign_gitops.state.base import LockHeld, LockInfo
+from campaign_gitops.state.sql import SqlState
+
+LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # one advisory lock per database
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresState(SqlState):
+    PARAM = "%s"
+    SERIAL = "BIGSERIAL PRIMARY KEY"
+
+    def __init__(self, url: str):
+        try:
+            self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            reason = str(exc).replace(url, redacted(url)).strip().splitlines()[0]
+            raise FatalError(
+                f"cannot reach the PostgreSQL state store at {redacted(url)}: {reason}"
+            ) from None
+        with self.db.transaction():  # two first applies must not both create the tables
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+            self._create_tables()
+
+    def _tx(self) -> AbstractContextManager[Any]:
+        return self.db.transaction()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.db.execute(self._sql(sql).encode(), params)
+        return cursor.fetchall() if cursor.description else []
+
+    def _try_lock(self) -> bool:
+        row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        return bool(row and row[0])
+
+    def acquire(self, info: LockInfo, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._try_lock():
+            if time.monotonic() >= deadline:
+                holder = self._holder() or LockInfo("unknown", "unknown", "unknown", 0, "unknown")
+                raise LockHeld(holder)
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        with self._tx():
+            self._write_lock(info, self._session())
+
+    def _session(self) -> int | None:
+        row = self.db.execute("SELECT pg_backend_pid()").fetchone()
+        return int(row[0]) if row else None
+
+    def release(self, lock_id: str) -> None:
+        with self._tx():
+            self._run("DELETE FROM lock WHERE lock_id = ?", (lock_id,))
+        self.db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+    def unlock(self, lock_id: str) -> bool:
+        """End the holder's session, which frees its advisory lock (needs the right to
+        terminate that session: the same role, or pg_signal_backend)."""
+        rows = self._run("SELECT session FROM lock WHERE lock_id = ?", (lock_id,))
+        if not rows:
+            return False
+        session = rows[0][0]
+        if session is not None and session == self._session():
+            self.db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        elif session is not None:
+            self.db.execute("SELECT pg_terminate_backend(%s)", (session,))
+        with self._tx():
+            self._run("DELETE FROM lock WHERE lock_id = ?", (lock_id,))
+        return True
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,140 @@
+"""The state store on a real PostgreSQL server: the same contract as SQLite, through the CLI,
+two concurrent applies, an advisory lock that dies with its connection, no password in output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, Managed, StateStore
+from campaign_gitops.state.postgres import PostgresState
+from campaign_gitops.state.sqlite import SqliteState
+from tests.e2e.cli import run
+from tests.postgres_server import PostgresServer
+
+T0 = "2026-11-23T10:00:00Z"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
+    if request.param == "sqlite":
+        return SqliteState(tmp_path / "state.db")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return PostgresState(server.new_database())
+
+
+def test_store_contract(store: StateStore) -> None:
+    store.record(Managed("w", "145", {"name": "W"}, "2026-11-23T10:00", "ci", "abc", 7))
+    store.record(Managed("w", "146", {"name": "W2"}, "2026-11-24T10:00", "ci", "def", 8))
+    managed = store.managed()["w"]
+    assert (managed.platform_id, managed.spec, managed.pull_request) == ("146", {"name": "W2"}, 8)
+    assert [h["commit"] for h in managed.history] == ["abc", "def"]
+    store.record_label("Onboarding", "d")
+    store.record_label("Welcome", "d", previous="Onboarding")
+    assert store.labels() == {"Welcome": "d"}
+    store.journal(JournalEntry("a1", 1, "create campaign w", "started"))
+    store.journal(JournalEntry("a2", 1, "create campaign v", "started"))
+    assert store.unfinished() == "a2"
+    store.finish("a2")
+    assert store.unfinished() == "a1"
+    store.journal(JournalEntry("a1", 1, "create campaign w", "done", platform_id="146"))
+    assert [e.status for e in store.journal_of()] == ["started", "done"]
+    store.finish("a1")
+    assert store.unfinished() is None
+    lock = LockInfo.mine("ci@runner")
+    store.acquire(lock, 0)
+    store.release(lock.lock_id)
+    store.acquire(lock, 0)  # released means free again
+    assert store.unlock(lock.lock_id) and not store.unlock(lock.lock_id)
+    store.forget("w")
+    assert store.managed() == {}
+    store.close()
+
+
+def test_postgres_lock_names_the_holder_and_dies_with_its_connection(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.new_database()
+    PostgresState(url).close()  # tables exist before the holder starts
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from campaign_gitops.state.postgres import PostgresState\n"
+         "from campaign_gitops.state.base import LockInfo\n"
+         "s = PostgresState(sys.argv[1]); s.acquire(LockInfo.mine('alice@ci'), 0)\n"
+         "print('held', flush=True); time.sleep(120)\n", url],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    waiting = PostgresState(url)
+    with pytest.raises(LockHeld) as info:
+        waiting.acquire(LockInfo.mine("bob@laptop"), 0.5)
+    assert "alice@ci" in str(info.value) and f"pid {holder.pid}" in str(info.value)
+    holder.send_signal(signal.SIGKILL)  # kill -9: the server drops the session and its lock
+    holder.wait()
+    waiting.acquire(LockInfo.mine("bob@laptop"), 10)
+    waiting.close()
+
+
+def test_state_unlock_ends_a_stuck_holder(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    stuck = PostgresState(url)
+    lock = LockInfo.mine("stuck@ci")
+    stuck.acquire(lock, 0)
+    other = PostgresState(url)
+    assert other.unlock(lock.lock_id)
+    other.acquire(LockInfo.mine("next"), 10)  # the stuck session was ended, its lock freed
+    other.close()
+
+
+def _repo_on(repo: Path, url: str) -> None:
+    (repo / "campaign-gitops.toml").write_text(f'backend = "local"\nstate = "{url}"\n')
+
+
+def test_plan_apply_with_postgres_state(repo: Path, postgres: PostgresServer) -> None:
+    _repo_on(repo, postgres.new_database())
+    done = run("--at", T0, "apply", "--auto-approve", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert not (repo / ".campaign-gitops" / "state.db").exists()
+    again = run("--at", T0, "plan", "--detailed-exitcode", cwd=repo)
+    assert again.returncode == 0, again.stdout
+    managed = json.loads(run("state", "list", "--format", "json", cwd=repo).stdout)
+    assert len(managed) == 21
+
+
+def test_two_concurrent_applies_on_postgres(repo: Path, postgres: PostgresServer) -> None:
+    _repo_on(repo, postgres.new_database())
+    command = [sys.executable, "-m", "campaign_gitops", "--at", T0, "apply", "--auto-approve",
+               "--lock-timeout", "90s"]  # fmt: skip
+    env = {**os.environ, "NO_COLOR": "1"}
+    procs = [
+        subprocess.Popen(command, cwd=repo, env=env, text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    texts = [out for out, _ in outputs]
+    assert sum("Apply complete: 29 applied" in t for t in texts) == 1
+    assert sum("No changes." in t for t in texts) == 1
+    listed = json.loads(run("--at", T0, "list", "--format", "json", cwd=repo).stdout)
+    assert len(listed) == len({c["id"] for c in listed}) == 21
+
+
+def test_the_password_never_shows(repo: Path, postgres: PostgresServer) -> None:
+    url = postgres.new_database().replace("postgres@", "postgres:s3cret-pw@")
+    _repo_on(repo, url)  # trust authentication: the password is accepted and ignored
+    outputs = [run("--at", T0, *args, cwd=repo) for args in (["plan"], ["state", "list"])]
+    assert all(r.returncode == 0 for r in outputs), outputs
+    wrong = url.replace(f":{postgres.port}/", f":{postgres.port + 1}/")
+    _repo_on(repo, wrong)
+    failed = run("-v", "--at", T0, "plan", cwd=repo)
+    assert failed.returncode == 1 and "cannot reach the PostgreSQL state store" in failed.stderr
+    for r in [*outputs, failed]:
+        assert "s3cret-pw" not in r.stdout + r.stderr
