@@ -19,7 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(CG) validate
 	$(CG) platform seed --users 10000 --seed 1
+	$(CG) plan
+	$(CG) apply --auto-approve
 	$(CG) list --all
+	$(CG) plan --detailed-exitcode
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -44,6 +47,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_platform.py
+	$(BIN)/python benchmarks/bench_plan.py
 
 clean:
 	rm -rf $(VENV) .campaign-gitops .pytest_cache .mypy_cache .ruff_cache

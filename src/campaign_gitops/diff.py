@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from campaign_gitops.models import SECTIONS
 
 _MISSING = "<absent>"
@@ -51,6 +49,8 @@ def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldCh
     a, b = sections_of(before), sections_of(after)
     if a == b:  # the common case by far: no deepdiff at all
         return []
+    from deepdiff import DeepDiff  # 0.7 s to import: only when something differs
+
     diff = DeepDiff(a, b, verbose_level=2, ignore_order=False, view="tree")
     changes: list[FieldChange] = []
     for report in diff.values():

@@ -15,7 +15,9 @@ OK, APPROVAL, BLOCKED, MANUAL = "ok", "approval", "blocked", "manual"
 
 
 def checksum(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    """Of a file's text (desired specs: any edit of the file makes a saved plan stale), or of
+    JSON data."""
+    text = data if isinstance(data, str) else json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -399,6 +399,7 @@ def make_plan(
     newest = _newest(live.campaigns)
     by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
+    effective_specs: dict[str, dict[str, Any]] = {}
     for key, doc in desired.campaigns.items():
         if opts.only is not None and key not in opts.only:
             continue
@@ -407,8 +408,8 @@ def make_plan(
         if current is None and known is not None:
             current = by_platform_id.get(known.platform_id)
         effective = planner.campaign(doc.spec, key, current, known)
-        plan.desired_checksums[key] = checksum(doc.spec.spec_data())
-        plan.specs[key] = effective
+        plan.desired_checksums[key] = checksum(doc.source.text)
+        effective_specs[key] = effective
         if current is not None:
             plan.live_versions[key] = current.version
     for key, known in managed.items():
@@ -421,6 +422,8 @@ def make_plan(
         if current is not None:
             plan.live_versions[key] = current.version
     plan.labels = {label.name: label.description for label in desired.labels}
+    sending = {c.key for c in planner.changes if isinstance(c, Create | Update | Replace)}
+    plan.specs = {key: effective_specs[key] for key in sorted(sending & set(effective_specs))}
     plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
     plan.drift = planner.drift
     return plan

@@ -32,7 +32,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
 def test_store_contract(store: StateStore) -> None:
     store.record(Managed("w", "145", {"name": "W"}, "2026-11-23T10:00", "ci", "abc", 7))
     store.record(Managed("w", "146", {"name": "W2"}, "2026-11-24T10:00", "ci", "def", 8))
-    managed = store.managed()["w"]
+    managed = store.managed(history=True)["w"]
     assert (managed.platform_id, managed.spec, managed.pull_request) == ("146", {"name": "W2"}, 8)
     assert [h["commit"] for h in managed.history] == ["abc", "def"]
     store.record_label("Onboarding", "d")

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from campaign_gitops.backends.base import (
     Actor,
     Backend,
@@ -156,7 +158,7 @@ class LocalBackend(Backend):
             delivery=row["delivery"],
             status=state.status,
             archived=state.archived,
-            spec=json.loads(row["spec"]) if with_spec else {},
+            spec=orjson.loads(row["spec"]) if with_spec else {},
             scheduled_at=state.scheduled_at,
             last_active=state.last_active,
             created_by=row["created_by"],
@@ -166,14 +168,16 @@ class LocalBackend(Backend):
         )
 
     def _state(self, row: sqlite3.Row, now: datetime) -> Live:
-        return live_state(self._facts(row), Schedule.from_json(json.loads(row["schedule"])), now)
+        return live_state(self._facts(row), Schedule.from_json(orjson.loads(row["schedule"])), now)
 
-    def _labels_of(self, pks: list[int] | None = None) -> dict[int, tuple[str, ...]]:
+    def _labels_of(self, pk: int | None = None) -> dict[int, tuple[str, ...]]:
         out: dict[int, list[str]] = {}
-        query = "SELECT campaign_pk, label FROM campaign_labels ORDER BY campaign_pk, label"
-        for pk, label in self.db.execute(query):
-            out.setdefault(pk, []).append(label)
-        return {pk: tuple(v) for pk, v in out.items() if pks is None or pk in pks}
+        query = "SELECT campaign_pk, label FROM campaign_labels"
+        where = " WHERE campaign_pk = ?" if pk is not None else ""
+        rows = self.db.execute(query + where + " ORDER BY campaign_pk, label", (pk,)[: bool(where)])
+        for found, label in rows:
+            out.setdefault(found, []).append(label)
+        return {found: tuple(v) for found, v in out.items()}
 
     def list_campaigns(
         self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
@@ -209,7 +213,7 @@ class LocalBackend(Backend):
 
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:
         row = self._row(platform_id)
-        return self._live(row, self._labels_of([row["pk"]]).get(row["pk"], ()), now)
+        return self._live(row, self._labels_of(row["pk"]).get(row["pk"], ()), now)
 
     def _situation(self, row: sqlite3.Row, actor: Actor, now: datetime) -> Situation:
         state = self._state(row, now)

@@ -29,7 +29,7 @@ def list_managed(settings: Settings, fmt: str) -> int:
 def show(settings: Settings, campaign_id: str) -> int:
     state = open_state(settings)
     try:
-        managed = state.managed().get(campaign_id)
+        managed = state.managed(history=True).get(campaign_id)
     finally:
         state.close()
     if managed is None:

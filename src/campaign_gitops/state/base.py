@@ -69,7 +69,8 @@ class JournalEntry:
 
 class StateStore(ABC):
     @abstractmethod
-    def managed(self) -> dict[str, Managed]: ...
+    def managed(self, history: bool = False) -> dict[str, Managed]:
+        """Every managed campaign; its apply history only when asked (planning needs none)."""
 
     @abstractmethod
     def labels(self) -> dict[str, str | None]:

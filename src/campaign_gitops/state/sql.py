@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+import orjson
+
 from campaign_gitops.state.base import JournalEntry, LockInfo, Managed, StateStore
 
 TABLES = """
@@ -52,14 +54,15 @@ class SqlState(StateStore):
             for statement in TABLES.replace("SERIAL_TYPE", self.SERIAL).split(";"):
                 self._run(statement)
 
-    def managed(self) -> dict[str, Managed]:
+    def managed(self, history: bool = False) -> dict[str, Managed]:
         rows = self._run(
-            "SELECT id, platform_id, spec, applied_at, applied_by, commit_sha, "
-            "pull_request, history FROM managed"
+            "SELECT id, platform_id, spec, applied_at, applied_by, commit_sha, pull_request, "
+            + ("history" if history else "'[]'")
+            + " FROM managed"
         )
         return {
             r[0]: Managed(
-                r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6], tuple(json.loads(r[7]))
+                r[0], r[1], orjson.loads(r[2]), r[3], r[4], r[5], r[6], tuple(orjson.loads(r[7]))
             )
             for r in rows
         }
