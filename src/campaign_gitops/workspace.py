@@ -12,7 +12,7 @@ from campaign_gitops.backends import open_backend
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.gitrepo import head_commit
-from campaign_gitops.loader import Desired, read_worktree
+from campaign_gitops.loader import Desired, gc_paused, read_worktree
 from campaign_gitops.plan import Plan
 from campaign_gitops.planner import Live, Options, make_plan
 from campaign_gitops.state import open_state
@@ -68,6 +68,12 @@ class Workspace:
         return f"{user}@{socket.gethostname()}"
 
     def plan(self, request: PlanRequest) -> Plan:
+        # the heap holds every desired and live spec, and no cycles: the collector's full
+        # passes over it would cost more than the planning itself
+        with gc_paused():
+            return self._plan(request)
+
+    def _plan(self, request: PlanRequest) -> Plan:
         desired = self.desired
         backend = self.backend
         everything = ListFilter(archived="include")
