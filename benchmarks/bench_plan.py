@@ -38,7 +38,7 @@ def cli(root: Path, *args: str) -> tuple[float, float, int]:
 def edit(paths: list[Path], count: int) -> None:
     for path in paths[:count]:
         text = path.read_text()
-        path.write_text(text.replace("title: ", "title: Edited ", 1).replace("name: A", "name: A", 1))
+        path.write_text(text.replace("title: ", "title: Edited ", 1))
 
 
 def main() -> int:
@@ -60,7 +60,9 @@ def main() -> int:
             assert code == 0, "the plan after apply must show no changes"
             plans.append(elapsed)
         edit(paths, 10)
-        changed = min(cli(root, "plan", "--detailed-exitcode")[0] for _ in range(args.repeat))
+        changes = [cli(root, "plan", "--detailed-exitcode") for _ in range(args.repeat)]
+        assert all(code == 2 for _, _, code in changes), "10 edited files must show changes"
+        changed = min(elapsed for elapsed, _, _ in changes)
         small = Path(tmp) / "creates"
         write_campaigns(small, args.creates)
         (small / "campaign-gitops.toml").write_text('backend = "local"\n')
@@ -72,9 +74,10 @@ def main() -> int:
         (f"first apply ({args.count:,} creates)", f"{initial:.2f} s", f"{initial / bare:.2f}x"),
         ("plan, no changes", f"{plan:.2f} s", f"{plan / bare:.2f}x (budget 2.50x)"),
         ("plan, 10 files changed", f"{changed:.2f} s", f"{changed / bare:.2f}x"),
-        (f"apply of {args.creates:,} creates", f"{creates:.2f} s", f"{creates / bare:.2f}x (budget 10 s)"),
+        (f"apply of {args.creates:,} creates", f"{creates:.2f} s", f"{creates / bare:.2f}x"),
         ("peak RSS (any command)", f"{peak:.0f} MB", "budget 600 MB"),
     ]
+    rows[5] = (*rows[5][:2], rows[5][2] + " (budget 10 s)")
     for name, value, note in rows:
         print(f"{name:<32} {value:>10}  {note}")
     ok = plan / bare <= 2.5 and creates <= 10 and peak <= 600

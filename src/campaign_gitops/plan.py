@@ -200,17 +200,20 @@ class Plan:
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.sort_key)
 
+    def _with(self, verdict: str) -> list[Change]:
+        return [] if self.refresh_only else [c for c in self.changes if c.verdict == verdict]
+
     @property
     def blocked(self) -> list[Change]:
-        return [c for c in self.changes if c.verdict == BLOCKED]
+        return self._with(BLOCKED)
 
     @property
     def manual(self) -> list[Change]:
-        return [c for c in self.changes if c.verdict == MANUAL]
+        return self._with(MANUAL)
 
     @property
     def approvals(self) -> list[Change]:
-        return [c for c in self.changes if c.verdict == APPROVAL]
+        return self._with(APPROVAL)
 
     @property
     def applicable(self) -> list[Change]:

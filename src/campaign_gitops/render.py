@@ -44,6 +44,8 @@ def _headline(plan: Plan) -> str:
 
 def summary_line(plan: Plan) -> str:
     counts = plan.summary()
+    if plan.refresh_only:
+        return f"Refresh only: {counts['drift']} drift item(s); nothing will change."
     if not plan.has_changes and not counts["blocked"] and not counts["manual"]:
         drift = f" ({counts['drift']} drift item(s) ignored)" if counts["drift"] else ""
         return f"No changes. The platform matches the files.{drift}"
@@ -63,7 +65,7 @@ def text(plan: Plan, colour: bool) -> str:
 
     lines = [f"campaign-gitops plan ({_headline(plan)})", ""]
     if plan.refresh_only:
-        lines += ["Refresh only: drift is reported, nothing will change.", ""]
+        lines += ["Refresh only: drift is reported, no change is planned.", ""]
     for change in [] if plan.refresh_only else plan.changes:
         symbol = change.SYMBOL
         if change.verdict == BLOCKED:

@@ -174,3 +174,39 @@ def test_forget_and_prune_through_the_cli(repo: Path) -> None:
     )
     assert {c["id"]: c["status"] for c in listed}["welcome-push"] == "running"
     assert run("state", "show", "welcome-push", cwd=repo).returncode == 1
+
+
+def test_drift_refresh_only_and_replace_through_the_cli(repo: Path) -> None:
+    _applied(repo)
+    before, running = "2026-12-04T00:00:00Z", "2026-12-05T00:30:00Z"  # it runs at 00:00
+    db = sqlite3.connect(repo / ".campaign-gitops" / "platform.db")
+    with db:  # an edit in the dashboard
+        spec = json.loads(
+            db.execute("SELECT spec FROM campaigns WHERE key = 'gen-z-tiktok'").fetchone()[0]
+        )
+        spec["name"] = "Renamed in the dashboard"
+        db.execute(
+            "UPDATE campaigns SET spec = ?, name = ?, version = version + 1 "
+            "WHERE key = 'gen-z-tiktok'",
+            (json.dumps(spec), spec["name"]),
+        )
+    db.close()
+    refresh = run("--at", before, "plan", "--refresh-only", "--detailed-exitcode", cwd=repo)
+    assert refresh.returncode == 2
+    assert (
+        'gen-z-tiktok name: last applied "Gen Z browsers (TikTok audience)", '
+        'live "Renamed in the dashboard", desired "Gen Z browsers (TikTok audience)" -> git wins'
+    ) in refresh.stdout
+    assert "Refresh only" in refresh.stdout and "~ update campaign" not in refresh.stdout
+    healed = run("--at", before, "plan", cwd=repo)
+    assert "~ update campaign gen-z-tiktok [name]" in healed.stdout  # git wins
+    _edit(repo, GEN_Z, "max: 27", "max: 30")  # the audience of a running campaign
+    blocked = run("--at", running, "plan", cwd=repo)
+    assert blocked.returncode == 1 and "BLOCKED" in blocked.stdout
+    replaced = run("--at", running, "apply", "--auto-approve", "--allow-replace", cwd=repo)
+    assert replaced.returncode == 0, replaced.stderr
+    assert "-/+ replace campaign gen-z-tiktok" in replaced.stdout
+    listed = json.loads(run("--at", running, "list", "--all", "--format", "json", cwd=repo).stdout)
+    statuses = sorted(c["status"] for c in listed if c["id"] == "gen-z-tiktok")
+    assert statuses == ["running", "stopped"]
+    assert run("--at", running, "plan", "--detailed-exitcode", cwd=repo).returncode == 0
