@@ -39,6 +39,28 @@ class SavedFilter(Strict):
     archived: Literal["exclude", "only", "include"] = "exclude"
 
 
+ApprovalTrigger = Literal[
+    "new_campaign", "live_change", "channels", "reach", "safety_limit_removed"
+]
+DEFAULT_TRIGGERS: tuple[ApprovalTrigger, ...] = ("new_campaign", "live_change")
+
+
+class ApprovalPolicy(Strict):
+    """Which changes need a reviewer's approval on the pull request, and whose."""
+
+    approvers: list[str] = Field(
+        default_factory=list, description="GitHub logins and org/team slugs"
+    )
+    required_for: list[ApprovalTrigger] = Field(
+        default_factory=lambda: list(DEFAULT_TRIGGERS),
+        description="new_campaign: publishing a new campaign; live_change: any change to a live "
+        "campaign; channels: sending on `channels`; reach: an estimated reach above "
+        "`reach_above`; safety_limit_removed: removing a targeting safety limit",
+    )
+    channels: list[str] = Field(default_factory=list, description="For `channels`")
+    reach_above: int = Field(100_000, ge=0, description="For `reach`")
+
+
 class EnvironmentConfig(Strict):
     """An environment overrides where the platform and the state are, and how to act there."""
 
@@ -72,6 +94,7 @@ class RawConfig(Strict):
     filters: dict[str, SavedFilter] = Field(
         default_factory=dict, description="Saved `list` filters by name"
     )
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     environments: dict[str, EnvironmentConfig] = Field(
         default_factory=dict,
         description="Named environments (staging, production); the top level is `default`",

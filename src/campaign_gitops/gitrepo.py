@@ -1,16 +1,178 @@
-"""The git repository holding the campaigns; GitCommandError never leaves this module."""
+"""The git repository holding the campaigns: desired state at any commit, what changed between
+two commits, commit authorship, branches for imports. GitCommandError never leaves this module."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from campaign_gitops import yamlio
+from campaign_gitops.errors import FatalError
+from campaign_gitops.loader import YAML_SUFFIXES, Desired, build, decode, gc_paused
+
+if TYPE_CHECKING:
+    import git
+
+
+class GitError(FatalError):
+    pass
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    author: str  # "Name <email>"
+    message: str
+
+
+@dataclass
+class Changed:
+    """Between two commits: campaign ids touched and whether labels changed."""
+
+    ids: set[str] = field(default_factory=set)
+    labels: set[str] = field(default_factory=set)  # label names added, removed, renamed, edited
+    files: list[str] = field(default_factory=list)
 
 
 def head_commit(root: Path) -> str | None:
     """The commit checked out at `root`, or None outside a repository (or before a commit)."""
-    import git
-
     try:
-        repo = git.Repo(root, search_parent_directories=True)
-        return repo.head.commit.hexsha
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, git.GitCommandError):
+        return Repo(root).resolve("HEAD").sha
+    except GitError:
         return None
+
+
+class Repo:
+    def __init__(self, root: Path):
+        import git
+
+        self.root = root.resolve()
+        try:
+            self.repo = git.Repo(self.root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise GitError(f"{root} is not inside a git repository") from exc
+        top = Path(self.repo.working_tree_dir or self.root).resolve()
+        prefix = self.root.relative_to(top).as_posix()
+        self.prefix = "" if prefix == "." else prefix + "/"
+
+    def _commit(self, ref: str) -> git.Commit:
+        import git
+
+        try:
+            return self.repo.commit(ref)
+        except (git.BadName, git.GitCommandError, ValueError) as exc:
+            raise GitError(f"unknown git revision {ref!r}") from exc
+
+    def resolve(self, ref: str) -> CommitInfo:
+        commit = self._commit(ref)
+        author = f"{commit.author.name} <{commit.author.email}>"
+        return CommitInfo(commit.hexsha, author, str(commit.message).strip())
+
+    def _blobs(self, ref: str, folder: str) -> Iterator[Any]:
+        tree = self._commit(ref).tree
+        try:
+            sub = tree / (self.prefix + folder) if folder else tree
+        except KeyError:
+            return
+        for item in sub.traverse():
+            path = getattr(item, "path", "")
+            if getattr(item, "type", "") == "blob" and PurePosixPath(path).suffix in YAML_SUFFIXES:
+                yield item
+
+    def _file(self, ref: str, path: str) -> bytes | None:
+        try:
+            blob = self._commit(ref).tree / (self.prefix + path)
+        except KeyError:
+            return None
+        data: bytes = blob.data_stream.read()
+        return data
+
+    def _relative(self, repo_path: str) -> str:
+        return repo_path[len(self.prefix) :]
+
+    def desired_at(self, ref: str, campaigns_dir: str, labels_file: str) -> Desired:
+        """The desired state as committed at `ref`, without touching the work tree."""
+        with gc_paused():
+            sources = [
+                decode(self._relative(blob.path), blob.data_stream.read())
+                for blob in sorted(self._blobs(ref, campaigns_dir), key=lambda b: b.path)
+            ]
+            labels = self._file(ref, labels_file)
+            return build(sources, decode(labels_file, labels) if labels is not None else None)
+
+    def changed(self, base: str, ref: str, campaigns_dir: str, labels_file: str) -> Changed:
+        """Campaign ids whose files changed between `base` and `ref` (added, modified, renamed
+        or deleted), and the label names that changed."""
+        import git
+
+        out = Changed()
+        folder = self.prefix + campaigns_dir.rstrip("/") + "/"
+        try:
+            diffs = self._commit(base).diff(self._commit(ref), find_renames=True)
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot compare {base} with {ref}: {exc.stderr.strip()}") from exc
+        for diff in diffs:
+            for path, at in ((diff.a_path, base), (diff.b_path, ref)):
+                if path is None or not path.startswith(folder):
+                    continue
+                if PurePosixPath(path).suffix not in YAML_SUFFIXES:
+                    continue
+                out.files.append(self._relative(path))
+                out.ids.add(_id_of(path, self._file(at, self._relative(path))))
+            if self.prefix + labels_file in (diff.a_path, diff.b_path):
+                out.labels = _label_changes(
+                    self._file(base, labels_file), self._file(ref, labels_file)
+                )
+        return out
+
+    def is_dirty(self) -> bool:
+        return self.repo.is_dirty(untracked_files=True)
+
+    def commit_files(self, branch: str, paths: list[Path], message: str) -> str:
+        """Create `branch` from HEAD, switch to it, and commit `paths` there."""
+        import git
+
+        try:
+            if branch in self.repo.heads:
+                raise GitError(f"branch {branch!r} already exists")
+            self.repo.create_head(branch).checkout()
+            self.repo.index.add([str(p.resolve()) for p in paths])
+            commit = self.repo.index.commit(message)
+        except git.GitCommandError as exc:
+            raise GitError(f"git failed: {exc.stderr.strip()}") from exc
+        return commit.hexsha
+
+
+def _id_of(path: str, data: bytes | None) -> str:
+    stem = PurePosixPath(path).stem
+    if data is None:
+        return stem
+    try:
+        doc = yamlio.load(data.decode("utf-8"))
+    except Exception:  # an unreadable old version: its file name is its id
+        return stem
+    given = doc.get("id") if isinstance(doc, dict) else None
+    return given if isinstance(given, str) else stem
+
+
+def _labels(data: bytes | None) -> dict[str, tuple[Any, Any]]:
+    if data is None:
+        return {}
+    try:
+        doc = yamlio.load(data.decode("utf-8"))
+    except Exception:
+        return {}
+    items = doc.get("labels") if isinstance(doc, dict) else None
+    return {
+        str(item["name"]): (item.get("description"), item.get("renamed_from"))
+        for item in items or []
+        if isinstance(item, dict) and "name" in item
+    }
+
+
+def _label_changes(before: bytes | None, after: bytes | None) -> set[str]:
+    old, new = _labels(before), _labels(after)
+    names = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    return names | {str(v[1]) for v in new.values() if v[1]}

@@ -34,6 +34,7 @@ class Change:
     remedy: str = ""
     rule: str = ""
     drift: bool = False
+    review: tuple[str, ...] = ()  # why the approval policy wants a reviewer's approval
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -195,6 +196,7 @@ class Plan:
     live_versions: dict[str, int] = field(default_factory=dict)
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, str | None] = field(default_factory=dict)  # desired: name -> description
+    approvers: list[str] = field(default_factory=list)
     refresh_only: bool = False
 
     def __post_init__(self) -> None:
@@ -220,6 +222,11 @@ class Plan:
         return [] if self.refresh_only else [c for c in self.changes if c.applicable]
 
     @property
+    def reviews(self) -> list[Change]:
+        """Changes the approval policy wants approved on the pull request."""
+        return [c for c in self.applicable if c.review]
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.applicable)
 
@@ -231,7 +238,7 @@ class Plan:
         return counts | {
             "blocked": len(self.blocked),
             "manual": len(self.manual),
-            "needs approval": len(self.approvals),
+            "needs approval": len({c.key for c in self.approvals + self.reviews}),
             "drift": len(self.drift),
         }
 
@@ -250,6 +257,7 @@ class Plan:
             "live_versions": self.live_versions,
             "specs": self.specs,
             "labels": self.labels,
+            "approvers": self.approvers,
         }
 
     @classmethod
@@ -258,6 +266,8 @@ class Plan:
         for raw in data["changes"]:
             kind = CHANGE_TYPES[(raw["target"], raw["kind"])]
             values = {k: v for k, v in raw.items() if k not in ("kind", "target")}
+            if "review" in values:
+                values["review"] = tuple(values["review"])
             if "sections" in values:
                 values["sections"] = frozenset(values["sections"])
             if "changes" in values:
@@ -274,6 +284,7 @@ class Plan:
             live_versions=data["live_versions"],
             specs=data["specs"],
             labels=data.get("labels", {}),
+            approvers=data.get("approvers", []),
             refresh_only=data.get("refresh_only", False),
         )
 

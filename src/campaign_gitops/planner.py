@@ -61,7 +61,7 @@ class Live:
     labels: list[Label]
 
 
-def _newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
+def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
     """The most recent campaign per id: a replace leaves the stopped original behind."""
     out: dict[str, LiveCampaign] = {}
     for c in campaigns:
@@ -396,7 +396,7 @@ def make_plan(
 ) -> Plan:
     planner = _Planner(opts)
     planner.labels(desired, live, managed_labels, set(desired.campaigns))
-    newest = _newest(live.campaigns)
+    latest = newest(live.campaigns)
     by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
     effective_specs: dict[str, dict[str, Any]] = {}
@@ -404,7 +404,7 @@ def make_plan(
         if opts.only is not None and key not in opts.only:
             continue
         known = managed.get(key)
-        current = newest.get(key)
+        current = latest.get(key)
         if current is None and known is not None:
             current = by_platform_id.get(known.platform_id)
         effective = planner.campaign(doc.spec, key, current, known)

@@ -73,10 +73,12 @@ def text(plan: Plan, colour: bool) -> str:
             lines.append(f"      why:    {change.reason}")
             lines.append(f"      remedy: {change.remedy}")
         else:
-            note = "  (needs approval)" if change.verdict == APPROVAL else ""
+            note = "  (the platform sends it for approval)" if change.verdict == APPROVAL else ""
             lines.append(paint(f"  {symbol:>3} {change.title}{_detail(change)}", symbol) + note)
             if change.reason:
                 lines.append(f"      {change.reason}")
+            if change.review:
+                lines.append(f"      {review_note(change, plan)}")
         for fc in getattr(change, "changes", ()):
             lines.append(f"      {fc.path}: {_value(fc.before)} -> {_value(fc.after)}")
     if plan.drift:
@@ -86,6 +88,10 @@ def text(plan: Plan, colour: bool) -> str:
         lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines)
+
+
+def review_note(change: Change, plan: Plan) -> str:
+    return f"needs approval from {', '.join(plan.approvers)}: {'; '.join(change.review)}"
 
 
 def _drift_line(d: Drift) -> str:
@@ -113,10 +119,14 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         head.append("#### ⛔ Blocked")
         head += [f"- `{c.title}`: {c.reason}. Remedy: {c.remedy}." for c in blocked]
         head.append("")
-    approvals = [c for c in plan.changes if c.verdict == APPROVAL]
+    approvals = [c for c in plan.changes if c.verdict == APPROVAL or c.review]
     if approvals:
         head.append("#### 🔏 Needs approval")
-        head += [f"- `{c.title}`: {c.reason or 'goes to pending approval'}" for c in approvals]
+        for c in approvals:
+            notes = [review_note(c, plan)] if c.review else []
+            if c.verdict == APPROVAL:
+                notes.append(c.reason or "the platform sends it for approval")
+            head.append(f"- `{c.title}`: {'; '.join(notes)}")
         head.append("")
     blocks = [_md_change(c) for c in plan.changes if c.verdict != BLOCKED]
     blocks += [_md_drift(d) for d in plan.drift]
@@ -134,7 +144,7 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
 
 
 def _md_change(change: Change) -> str:
-    note = " (needs approval)" if change.verdict == APPROVAL else ""
+    note = " (needs approval)" if change.verdict == APPROVAL or change.review else ""
     title = f"<code>{change.SYMBOL} {change.title}</code>{_detail(change)}{note}"
     details = [
         f"{fc.path}: {_value(fc.before)} -> {_value(fc.after)}"

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from campaign_gitops.backends import open_backend
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
+from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import head_commit
 from campaign_gitops.loader import Desired, gc_paused, read_worktree
-from campaign_gitops.plan import Plan
-from campaign_gitops.planner import Live, Options, make_plan
+from campaign_gitops.models import CAMPAIGN_ADAPTER
+from campaign_gitops.plan import Plan, checksum
+from campaign_gitops.planner import Live, Options, make_plan, newest
+from campaign_gitops.policy import Estimate, annotate
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import StateStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,10 +95,30 @@ class Workspace:
             only=request.only,
         )
         plan = make_plan(desired, live, self.state.managed(), self.state.labels(), options)
+        annotate(plan, self.settings.raw.approval, newest(live.campaigns), self._estimator(request))
         plan.commit = self.commit
         plan.env = self.settings.env
         plan.backend = backend.name
         return plan
+
+    def _estimator(self, request: PlanRequest) -> Estimate | None:
+        """Reach estimates, only when the policy asks for them; one per distinct spec."""
+        if "reach" not in self.settings.raw.approval.required_for:
+            return None
+        cache: dict[str, int | None] = {}
+
+        def estimate(spec: dict[str, Any]) -> int | None:
+            key = checksum(spec)
+            if key not in cache:
+                try:
+                    model = CAMPAIGN_ADAPTER.validate_python(spec)
+                    cache[key] = self.backend.estimate_reach(model, request.at)
+                except FatalError as exc:
+                    log.warning("reach estimate failed: %s", exc)
+                    cache[key] = None
+            return cache[key]
+
+        return estimate
 
     def close(self) -> None:
         for opened in reversed(self._opened):

@@ -35,7 +35,7 @@ def test_text_uses_terraform_symbols_and_colour_only_when_asked() -> None:
     assert "  + create campaign new (published)" in plain
     assert "-/+ replace campaign swap (published)" in plain
     assert "! update campaign locked []: BLOCKED" in plain and "why:    who locked" in plain
-    assert "(needs approval)" in plain and "commit aaaaaaaaaaaa" in plain
+    assert "(the platform sends it for approval)" in plain and "commit aaaaaaaaaaaa" in plain
     assert 'what.content.body: "xxx' in plain and "Drift (changed on the platform" in plain
     assert "\x1b[" not in plain and "\x1b[" in render.text(_plan(), colour=True)
 
