@@ -94,15 +94,19 @@ class Applier:
         now: datetime,
         *,
         commit: str | None = None,
+        author: str | None = None,
         pull_request: int | None = None,
         continue_on_error: bool = False,
+        as_creator: frozenset[str] = frozenset(),
     ):
         self.backend = backend
         self.state = state
         self.actor = actor
         self.now = now
         self.commit = commit
+        self.author = author
         self.pull_request = pull_request
+        self.as_creator = as_creator  # unapproved: the platform's workflow sends these for approval
         self.continue_on_error = continue_on_error
         self.kill = _KillSwitch()
 
@@ -172,12 +176,15 @@ class Applier:
                 self.actor.email,
                 self.commit,
                 self.pull_request,
+                author=self.author,
             )
         )
         return live.platform_id
 
     def _do(self, change: Change, spec: dict[str, Any] | None) -> str | None:
         b, actor, now = self.backend, self.actor, self.now
+        if change.key in self.as_creator and change.TARGET == "campaign":
+            actor = Actor(actor.email, "creator")
         match change:
             case LabelCreate():
                 b.create_label(Label(name=change.key, description=change.description))
@@ -257,6 +264,7 @@ class Applier:
                         managed.applied_by,
                         managed.commit,
                         managed.pull_request,
+                        author=managed.author,
                     )
                 )
         self.state.record_label(new, description, previous=old)

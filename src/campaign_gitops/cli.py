@@ -240,6 +240,16 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error)."
 )
+@click.option("--ref", metavar="REF", help="Read the campaigns at this git commit, branch or tag.")
+@click.option(
+    "--changed-since",
+    metavar="BASE",
+    help="Only campaigns whose files changed since BASE, and those using changed labels.",
+)
+@click.option(
+    "--comment", "post_comment", is_flag=True, help="Create or update the pull request's comment."
+)
+@click.option("--pr", type=int, help="The pull request (default: from the GitHub event).")
 @pass_ctx
 def plan(
     ctx: Context,
@@ -249,12 +259,45 @@ def plan(
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
+    ref: str | None,
+    changed_since: str | None,
+    post_comment: bool,
+    pr: int | None,
 ) -> None:
     """Show what apply would change, what the platform's rules block and what needs approval."""
     from campaign_gitops.commands.plan import plan as run
 
     request = _request(ctx, allow_replace, prune, refresh_only)
-    raise SystemExit(run(ctx.settings, request, fmt, out, detailed_exitcode))
+    raise SystemExit(
+        run(
+            ctx.settings,
+            request,
+            fmt,
+            out,
+            detailed_exitcode,
+            ref=ref,
+            changed_since=changed_since,
+            post_comment=post_comment,
+            pr=pr,
+        )
+    )
+
+
+@cli.group()
+def approval() -> None:
+    """Pull-request approval of the changes the approval policy names."""
+
+
+@approval.command("check")
+@click.option("--pr", type=int, help="The pull request (default: from the GitHub event).")
+@click.option("--ref", metavar="REF", help="Plan the campaigns at this commit (default: HEAD).")
+@env_option
+@pass_ctx
+def approval_check(ctx: Context, pr: int | None, ref: str | None) -> None:
+    """Pass only when an approver other than the author approved the head commit."""
+    from campaign_gitops.commands.approve import check
+
+    raise SystemExit(check(ctx.settings, _request(ctx, False, False), pr, ref))
 
 
 def _duration(text: str) -> float:
@@ -278,6 +321,11 @@ def _duration(text: str) -> float:
     show_default=True,
     help="How long to wait for another apply's lock.",
 )
+@click.option(
+    "--pr",
+    type=int,
+    help="Verify this pull request's approval (in Actions: found from the commit).",
+)
 @pass_ctx
 def apply(
     ctx: Context,
@@ -287,6 +335,7 @@ def apply(
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: str,
+    pr: int | None,
 ) -> None:
     """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
     from campaign_gitops.commands.apply import apply as run
@@ -299,6 +348,7 @@ def apply(
             auto_approve=auto_approve,
             continue_on_error=continue_on_error,
             lock_timeout=_duration(lock_timeout),
+            pr=pr,
         )
     )
 

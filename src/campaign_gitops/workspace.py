@@ -14,7 +14,7 @@ from campaign_gitops.backends import open_backend
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
-from campaign_gitops.gitrepo import head_commit
+from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
 from campaign_gitops.loader import Desired, gc_paused, read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
@@ -38,12 +38,43 @@ class PlanRequest:
 @dataclass
 class Workspace:
     settings: Settings
+    ref: str | None = None  # read the desired state from this commit, not the work tree
     _opened: list[Backend | StateStore] = field(default_factory=list)
 
     @cached_property
     def desired(self) -> Desired:
         s = self.settings
-        return read_worktree(s.root, s.campaigns_dir, s.labels_file)
+        if self.ref is None:
+            return read_worktree(s.root, s.campaigns_dir, s.labels_file)
+        return self.repo.desired_at(self.ref, s.raw.campaigns_dir, s.raw.labels_file)
+
+    @cached_property
+    def repo(self) -> Repo:
+        return Repo(self.settings.root)
+
+    @cached_property
+    def head(self) -> CommitInfo | None:
+        """The commit the desired state comes from: `ref`, or the checked-out one if any."""
+        if self.ref is not None:
+            return self.repo.resolve(self.ref)
+        try:
+            return self.repo.resolve("HEAD")
+        except GitError:
+            return None
+
+    def changed_since(self, base: str) -> frozenset[str]:
+        """Campaign ids to plan for `--changed-since`: files changed between `base` and the
+        ref (or HEAD), and campaigns that use a label that changed."""
+        s = self.settings
+        changed = self.repo.changed(
+            base, self.ref or "HEAD", s.raw.campaigns_dir, s.raw.labels_file
+        )
+        using = {
+            key
+            for key, doc in self.desired.campaigns.items()
+            if changed.labels & set(doc.spec.labels)
+        }
+        return frozenset(changed.ids | using)
 
     @cached_property
     def backend(self) -> Backend:
@@ -57,9 +88,9 @@ class Workspace:
         self._opened.append(state)
         return state
 
-    @cached_property
+    @property
     def commit(self) -> str | None:
-        return head_commit(self.settings.root)
+        return self.head.sha if self.head else None
 
     @property
     def actor(self) -> Actor:

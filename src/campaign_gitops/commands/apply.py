@@ -10,6 +10,7 @@ import click
 
 from campaign_gitops import render
 from campaign_gitops.apply import Applier, Result, interrupted
+from campaign_gitops.approval import check
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, stale_items
@@ -75,6 +76,7 @@ def apply(
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: float,
+    pr: int | None = None,
 ) -> int:
     saved = load_saved(plan_file) if plan_file is not None else None
     workspace = Workspace(settings)
@@ -83,11 +85,52 @@ def apply(
         workspace.desired  # noqa: B018 - invalid files fail before the lock is taken
         workspace.state.acquire(lock, lock_timeout)
         try:
-            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error)
+            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error, pr)
         finally:
             workspace.state.release(lock.lock_id)
     finally:
         workspace.close()
+
+
+def _verify_approval(
+    workspace: Workspace, plan: Plan, pr: int | None
+) -> tuple[int | None, frozenset[str]]:
+    """In GitHub Actions (or with --pr), changes the policy names need an approved pull
+    request. Unapproved, the creator-approver workflow sends them for approval (the tool acts
+    as a creator for them); without the workflow they are refused. Returns the pull request and
+    the campaigns applied as a creator."""
+    from campaign_gitops import github
+
+    if pr is None and not github.in_actions():
+        return None, frozenset()
+    ctx = github.context(pr)
+    client = github.GitHub(ctx)
+    try:
+        number = ctx.pr
+        if number is None and plan.commit:
+            pulls = client.pulls_for_commit(plan.commit)
+            merged = [p for p in pulls if p.get("merged_at")] or pulls
+            number = int(merged[0]["number"]) if merged else None
+        if not plan.reviews:
+            return number, frozenset()
+        if number is None:
+            approval_text = f"commit {str(plan.commit)[:12]} belongs to no pull request"
+            approved = False
+        else:
+            result = check(client, number, workspace.settings.raw.approval.approvers, plan.reviews)
+            approval_text, approved = result.explain(plan.approvers), result.ok
+    finally:
+        client.close()
+    if approved:
+        click.echo(approval_text)
+        return number, frozenset()
+    if workspace.settings.raw.creator_approver:
+        click.echo(
+            f"{approval_text}\nNot approved: the platform's creator-approver workflow sends "
+            "these changes for approval (pending approval) instead of publishing them."
+        )
+        return number, frozenset(c.key for c in plan.reviews)
+    raise FatalError(f"{approval_text}\nNot approved; nothing was applied.")
 
 
 def _apply_locked(
@@ -96,6 +139,7 @@ def _apply_locked(
     saved: Plan | None,
     auto_approve: bool,
     continue_on_error: bool,
+    pr: int | None,
 ) -> int:
     prior = interrupted(workspace.state)
     if prior is not None:
@@ -127,13 +171,18 @@ def _apply_locked(
         click.echo(render.text(fresh, render.use_colour(sys.stdout.isatty())))
         if not auto_approve:
             _confirm(fresh)
+    pr, unapproved = _verify_approval(workspace, fresh, pr)
+    head = workspace.head
     applier = Applier(
         workspace.backend,
         workspace.state,
         workspace.actor,
         request.at,
         commit=fresh.commit,
+        author=head.author if head else None,
+        pull_request=pr,
         continue_on_error=continue_on_error,
+        as_creator=unapproved,
     )
     bar, on_step = _progress(len(fresh.applicable))
     with bar:

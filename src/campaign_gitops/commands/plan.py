@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -29,11 +30,38 @@ def show(plan: Plan, fmt: str) -> None:
         click.echo(render.text(plan, colour), color=colour)
 
 
-def plan(
-    settings: Settings, request: PlanRequest, fmt: str, out: Path | None, detailed: bool
-) -> int:
-    workspace = Workspace(settings)
+def comment(plan: Plan, pr: int | None) -> None:
+    from campaign_gitops.github import GitHub, GitHubError, context
+
+    ctx = context(pr)
+    if ctx.pr is None:
+        raise GitHubError(
+            "--comment needs a pull request: run on a pull_request event or pass --pr"
+        )
+    github = GitHub(ctx)
     try:
+        action, number = github.upsert_comment(ctx.pr, render.markdown(plan), render.MARKER)
+    finally:
+        github.close()
+    click.echo(f"{action} the plan comment on pull request #{ctx.pr} (comment {number})", err=True)
+
+
+def plan(
+    settings: Settings,
+    request: PlanRequest,
+    fmt: str,
+    out: Path | None,
+    detailed: bool,
+    *,
+    ref: str | None = None,
+    changed_since: str | None = None,
+    post_comment: bool = False,
+    pr: int | None = None,
+) -> int:
+    workspace = Workspace(settings, ref)
+    try:
+        if changed_since is not None:
+            request = replace(request, only=workspace.changed_since(changed_since))
         result = workspace.plan(request)
     finally:
         workspace.close()
@@ -41,6 +69,8 @@ def plan(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render.as_json(result) + "\n")
     show(result, fmt)
+    if post_comment:
+        comment(result, pr)
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}; `campaign-gitops apply {out}` applies exactly it.")
     return exit_code(result, detailed)

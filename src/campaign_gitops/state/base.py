@@ -55,6 +55,7 @@ class Managed:
     commit: str | None = None
     pull_request: int | None = None
     history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    author: str | None = None  # of the commit
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ class PostgresState(SqlState):
         cursor = self.db.execute(self._sql(sql).encode(), params)
         return cursor.fetchall() if cursor.description else []
 
+    def _columns(self, table: str) -> set[str]:
+        rows = self._run(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", (table,)
+        )
+        return {row[0] for row in rows}
+
     def _try_lock(self) -> bool:
         row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
         return bool(row and row[0])

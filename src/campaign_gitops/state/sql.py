@@ -17,7 +17,8 @@ from campaign_gitops.state.base import JournalEntry, LockInfo, Managed, StateSto
 TABLES = """
 CREATE TABLE IF NOT EXISTS managed (
     id TEXT PRIMARY KEY, platform_id TEXT NOT NULL, spec TEXT NOT NULL, applied_at TEXT NOT NULL,
-    applied_by TEXT NOT NULL, commit_sha TEXT, pull_request INTEGER, history TEXT NOT NULL
+    applied_by TEXT NOT NULL, commit_sha TEXT, pull_request INTEGER, history TEXT NOT NULL,
+    author TEXT
 );
 CREATE TABLE IF NOT EXISTS managed_labels (name TEXT PRIMARY KEY, description TEXT);
 CREATE TABLE IF NOT EXISTS applies (
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS lock (
 )
 """
 HISTORY_KEPT = 50
+ADDED_COLUMNS = (("managed", "author", "TEXT"),)
 
 
 class SqlState(StateStore):
@@ -49,20 +51,34 @@ class SqlState(StateStore):
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.PARAM)
 
+    @abstractmethod
+    def _columns(self, table: str) -> set[str]: ...
+
     def _create_tables(self) -> None:
         with self._tx():
             for statement in TABLES.replace("SERIAL_TYPE", self.SERIAL).split(";"):
                 self._run(statement)
+            for table, column, kind in ADDED_COLUMNS:  # stores made by an earlier version
+                if column not in self._columns(table):
+                    self._run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def managed(self, history: bool = False) -> dict[str, Managed]:
         rows = self._run(
             "SELECT id, platform_id, spec, applied_at, applied_by, commit_sha, pull_request, "
             + ("history" if history else "'[]'")
-            + " FROM managed"
+            + ", author FROM managed"
         )
         return {
             r[0]: Managed(
-                r[0], r[1], orjson.loads(r[2]), r[3], r[4], r[5], r[6], tuple(orjson.loads(r[7]))
+                r[0],
+                r[1],
+                orjson.loads(r[2]),
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                tuple(orjson.loads(r[7])),
+                r[8],
             )
             for r in rows
         }
@@ -77,6 +93,7 @@ class SqlState(StateStore):
             "applied_at": managed.applied_at,
             "applied_by": managed.applied_by,
             "commit": managed.commit,
+            "author": managed.author,
             "pull_request": managed.pull_request,
             "platform_id": managed.platform_id,
         }
@@ -85,7 +102,7 @@ class SqlState(StateStore):
             history = [*(json.loads(rows[0][0]) if rows else []), entry][-HISTORY_KEPT:]
             self._run("DELETE FROM managed WHERE id = ?", (managed.id,))
             self._run(
-                "INSERT INTO managed VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO managed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     managed.id,
                     managed.platform_id,
@@ -95,6 +112,7 @@ class SqlState(StateStore):
                     managed.commit,
                     managed.pull_request,
                     json.dumps(history),
+                    managed.author,
                 ),
             )
 

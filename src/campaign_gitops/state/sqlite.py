@@ -41,6 +41,9 @@ class SqliteState(SqlState):
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params).fetchall()
 
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._run(f"PRAGMA table_info({table})")}
+
     def acquire(self, info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
