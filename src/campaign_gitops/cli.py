@@ -353,6 +353,36 @@ def apply(
     )
 
 
+@cli.command("import")
+@click.argument("ids", nargs=-1)
+@click.option(
+    "--dir", "folder", default="imported", show_default=True, help="Folder inside campaigns/."
+)
+@click.option("--all", "include_archived", is_flag=True, help="Archived campaigns too.")
+@click.option("--branch", metavar="NAME", help="Commit the files on this new branch.")
+@env_option
+@pass_ctx
+def import_cmd(
+    ctx: Context, ids: tuple[str, ...], folder: str, include_archived: bool, branch: str | None
+) -> None:
+    """Write files for live campaigns that are not in git (all, or IDS)."""
+    from campaign_gitops.commands.imports import import_campaigns
+
+    raise SystemExit(import_campaigns(ctx.settings, ctx.at, ids, folder, include_archived, branch))
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("new_id")
+@env_option
+@pass_ctx
+def clone(ctx: Context, source: str, new_id: str) -> None:
+    """Write NEW_ID as a copy of SOURCE: the remedy for a stopped or archived campaign."""
+    from campaign_gitops.commands.imports import clone as run
+
+    raise SystemExit(run(ctx.settings, ctx.at, source, new_id))
+
+
 @cli.group()
 def state() -> None:
     """The state store: managed campaigns, last-applied specs, the lock."""

@@ -1,0 +1,91 @@
+"""`import` (live campaigns into files, adopted through a pull request) and `clone`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from campaign_gitops.backends.base import ListFilter
+from campaign_gitops.campaign_yaml import add_labels, state_for, to_yaml
+from campaign_gitops.config import Settings
+from campaign_gitops.errors import FatalError
+from campaign_gitops.planner import newest
+from campaign_gitops.workspace import Workspace
+
+
+def import_campaigns(
+    settings: Settings,
+    now: datetime,
+    ids: tuple[str, ...],
+    folder: str,
+    include_archived: bool,
+    branch: str | None,
+) -> int:
+    workspace = Workspace(settings)
+    try:
+        desired = workspace.desired
+        where = ListFilter(archived="include" if include_archived else "exclude")
+        live = newest(workspace.backend.list_campaigns(now, where)).values()
+    finally:
+        workspace.close()
+    wanted = [c for c in live if c.id not in desired.campaigns and (not ids or c.id in ids)]
+    unknown = sorted(set(ids) - {c.id for c in live})
+    if unknown:
+        raise FatalError(f"not on the platform (or archived; see --all): {', '.join(unknown)}")
+    target = settings.campaigns_dir / folder
+    written: list[Path] = []
+    for campaign in sorted(wanted, key=lambda c: c.id):
+        path = target / f"{campaign.id}.yaml"
+        if path.exists():
+            raise FatalError(f"{path.relative_to(settings.root)} exists; nothing was written")
+        spec = campaign.spec | {"state": state_for(campaign.status), "archived": campaign.archived}
+        written.append(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_yaml(spec, path, settings.root))
+    labels = add_labels(settings.labels_file, [n for c in wanted for n in c.labels])
+    for path in written:
+        click.echo(f"wrote {path.relative_to(settings.root)}")
+    if labels:
+        click.echo(f"added to {settings.raw.labels_file}: {', '.join(labels)}")
+    if not written:
+        click.echo("every live campaign is in the files already; nothing to import")
+        return 0
+    if branch is not None:
+        files = [*written, *([settings.labels_file] if labels else [])]
+        sha = workspace.repo.commit_files(
+            branch, files, f"Import {len(written)} campaign(s) from the platform"
+        )
+        click.echo(f"committed on branch {branch} ({sha[:12]}); open a pull request to adopt them")
+    click.echo("`campaign-gitops plan` shows them as adopted, with nothing else to change.")
+    return 0
+
+
+def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
+    workspace = Workspace(settings)
+    try:
+        desired = workspace.desired
+        if new_id in desired.campaigns:
+            raise FatalError(f"campaign {new_id!r} exists already")
+        doc = desired.campaigns.get(source)
+        if doc is not None:
+            spec = doc.spec.spec_data()
+            path = (settings.root / doc.source.file).with_name(f"{new_id}.yaml")
+        else:
+            live = newest(
+                workspace.backend.list_campaigns(now, ListFilter(archived="include"))
+            ).get(source)
+            if live is None:
+                raise FatalError(f"no campaign {source!r} in the files or on the platform")
+            spec = dict(live.spec)
+            path = settings.campaigns_dir / f"{new_id}.yaml"
+    finally:
+        workspace.close()
+    if path.exists():
+        raise FatalError(f"{path.relative_to(settings.root)} exists; nothing was written")
+    spec |= {"state": "active", "archived": False, "on_locked_change": "block"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_yaml(spec, path, settings.root))
+    click.echo(f"wrote {path.relative_to(settings.root)}: a copy of {source} as {new_id}")
+    return 0

@@ -1,0 +1,87 @@
+"""import (live campaigns into files, round trip) and clone, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from campaign_gitops.backends.base import Actor
+from campaign_gitops.backends.local import LocalBackend
+from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
+from tests.e2e.cli import run
+from tests.e2e.test_github_flow import git, make_repo
+from tests.helpers import at
+
+T0 = "2026-11-23T10:00:00Z"
+DASHBOARD = Actor("maya@example.com")
+
+
+def _dashboard_campaigns(repo: Path) -> None:
+    """Campaigns made in the dashboard, one with a label labels.yaml lacks."""
+    backend = LocalBackend(repo / ".campaign-gitops" / "platform.db")
+    backend.create_label(Label(name="Seasonal"))
+    base = {
+        "channel": "sms",
+        "labels": ["Seasonal"],
+        "who": {"segment": {"geography": {"country": "India"}}},
+        "what": {"content": {"body": "Diwali sale: 20% off", "sender_id": "SHOPIN"}},
+        "when": {"delivery": "recurring", "start": "2026-12-01T09:00:00Z",
+                 "recurring": {"every": 1, "unit": "week", "on": ["mon"], "at": "09:00"}},
+    }  # fmt: skip
+    for key, publish in (("diwali-sms", True), ("draft-sms", False)):
+        spec = CAMPAIGN_ADAPTER.validate_python(base | {"name": key.replace("-", " ").title()})
+        backend.create_campaign(key, spec, publish=publish, actor=DASHBOARD, now=at(T0))
+    backend.close()
+
+
+def test_import_round_trips(repo: Path) -> None:
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0
+    _dashboard_campaigns(repo)
+    imported = run("--at", T0, "import", cwd=repo)
+    assert imported.returncode == 0, imported.stderr
+    assert "wrote campaigns/imported/diwali-sms.yaml" in imported.stdout
+    assert "added to labels.yaml: Seasonal" in imported.stdout
+    text = (repo / "campaigns" / "imported" / "draft-sms.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../../schemas/campaign.schema.json")
+    assert "state: draft" in text and "name: Draft Sms\nchannel: sms\n" in text
+    assert run("validate", cwd=repo).returncode == 0
+    plan = json.loads(run("--at", T0, "plan", "--format", "json", cwd=repo).stdout)
+    kinds = sorted((c["kind"], c["key"]) for c in plan["changes"])
+    assert kinds == [("adopt", "diwali-sms"), ("adopt", "draft-sms")]  # nothing else to change
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0
+    assert run("--at", T0, "plan", "--detailed-exitcode", cwd=repo).returncode == 0
+    nothing = run("--at", T0, "import", cwd=repo)
+    assert "nothing to import" in nothing.stdout
+
+
+def test_import_on_a_branch(repo: Path) -> None:
+    make_repo(repo)
+    _dashboard_campaigns(repo)
+    done = run("--at", T0, "import", "diwali-sms", "--branch", "adopt-diwali", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert git(repo, "branch", "--show-current") == "adopt-diwali"
+    files = git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert sorted(files) == ["campaigns/imported/diwali-sms.yaml", "labels.yaml"]
+    assert not (repo / "campaigns" / "imported" / "draft-sms.yaml").exists()
+    taken = run("--at", T0, "import", "draft-sms", "--branch", "adopt-diwali", cwd=repo)
+    assert taken.returncode == 1 and "branch 'adopt-diwali' already exists" in taken.stderr
+
+
+def test_clone_is_the_remedy_for_a_stopped_campaign(repo: Path) -> None:
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0
+    path = repo / "campaigns" / "audiences" / "gen-z-tiktok.yaml"
+    path.write_text(path.read_text() + "state: stopped\n")
+    later = "2026-12-05T00:30:00Z"
+    assert run("--at", later, "apply", "--auto-approve", cwd=repo).returncode == 0
+    path.write_text(path.read_text().replace("state: stopped\n", "").replace("max: 27", "max: 29"))
+    blocked = run("--at", later, "plan", cwd=repo)
+    assert blocked.returncode == 1 and "clone it to a new id" in blocked.stdout
+    cloned = run("--at", later, "clone", "gen-z-tiktok", "gen-z-tiktok-2", cwd=repo)
+    assert cloned.returncode == 0, cloned.stderr
+    new = repo / "campaigns" / "audiences" / "gen-z-tiktok-2.yaml"
+    assert "max: 29" in new.read_text()
+    path.write_text(path.read_text().replace("max: 29", "max: 27") + "state: stopped\n")
+    plan = run("--at", later, "plan", cwd=repo)
+    assert plan.returncode == 0 and "+ create campaign gen-z-tiktok-2 (published)" in plan.stdout
+    again = run("--at", later, "clone", "gen-z-tiktok", "gen-z-tiktok-2", cwd=repo)
+    assert again.returncode == 1 and "exists already" in again.stderr
