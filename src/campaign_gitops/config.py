@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from campaign_gitops.errors import FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.models.common import Strict
 
 CONFIG_FILE = "campaign-gitops.toml"
+STATE_ENV = "CAMPAIGN_GITOPS_STATE"
 TABLE = "tool.campaign-gitops"
 Region = Literal["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
 
@@ -107,6 +109,16 @@ class Settings:
     config_file: Path | None
     raw: RawConfig
     env: str = "default"
+
+    def with_environ(self, environ: Mapping[str, str]) -> Settings:
+        """CAMPAIGN_GITOPS_STATE overrides `state`: a PostgreSQL URL with its password belongs
+        in a CI secret, not in the repository."""
+        state = environ.get(STATE_ENV)
+        if not state:
+            return self
+        return Settings(
+            self.root, self.config_file, self.raw.model_copy(update={"state": state}), self.env
+        )
 
     def for_env(self, name: str | None) -> Settings:
         if name is None or name == "default":

@@ -136,5 +136,8 @@ def test_the_password_never_shows(repo: Path, postgres: PostgresServer) -> None:
     _repo_on(repo, wrong)
     failed = run("-v", "--at", T0, "plan", cwd=repo)
     assert failed.returncode == 1 and "cannot reach the PostgreSQL state store" in failed.stderr
-    for r in [*outputs, failed]:
+    (repo / "campaign-gitops.toml").write_text('backend = "local"\n')  # the URL from a secret
+    from_env = run("--at", T0, "state", "list", cwd=repo, env={"CAMPAIGN_GITOPS_STATE": url})
+    assert from_env.returncode == 0 and not (repo / ".campaign-gitops" / "state.db").exists()
+    for r in [*outputs, failed, from_env]:
         assert "s3cret-pw" not in r.stdout + r.stderr
