@@ -5,18 +5,19 @@ never decides what the platform allows, it only asks the table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from campaign_gitops.backends.base import LiveCampaign
+from campaign_gitops.backends.base import Capabilities, LiveCampaign
 from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live
 from campaign_gitops.loader import Desired
-from campaign_gitops.models import CampaignBase, Label
+from campaign_gitops.models import CHANNELS, CampaignBase, Label
 from campaign_gitops.plan import (
     APPROVAL,
     BLOCKED,
+    MANUAL,
     OK,
     Adopt,
     Archive,
@@ -53,6 +54,8 @@ class Options:
     prune: bool = False
     refresh_only: bool = False
     only: frozenset[str] | None = None  # limit to these campaign ids (labels are always planned)
+    caps: Capabilities = field(default_factory=lambda: Capabilities(channels=frozenset(CHANNELS)))
+    unsupported: Callable[[dict[str, Any]], list[str]] | None = None  # what the API can't express
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,23 @@ class _Planner:
         )
         verdict = judge_edit(self.situation(live), sections, self.opts.at)
         channel_changed = live.channel != spec.channel
+        if verdict.allowed and not channel_changed and not self.opts.caps.update:
+            if replace_ok:
+                self._replace(key, spec, live, sections, edits, verdict.rule.key)
+                return True
+            self.changes.append(
+                Update(
+                    key,
+                    MANUAL,
+                    reason="the platform's API cannot edit a campaign",
+                    remedy=f"change it in the dashboard, or {REPLACE_HINT}",
+                    rule="api-no-update",
+                    platform_id=live.platform_id,
+                    sections=sections,
+                    changes=tuple(edits),
+                )
+            )
+            return False
         if verdict.allowed and not channel_changed:
             state = APPROVAL if verdict.needs_approval else OK
             reason = "the platform sends the edit for approval" if state == APPROVAL else ""
@@ -387,6 +407,55 @@ class _Planner:
                 self.changes.append(LabelDelete(name))
 
 
+def with_known_specs(
+    live: list[LiveCampaign], managed: dict[str, Managed], desired: Desired
+) -> list[LiveCampaign]:
+    """For a backend that lists campaigns without their content: the spec last applied, or, for
+    a campaign this tool created but never recorded (an apply killed in between), the desired
+    spec when the name matches. Drift in the dashboard cannot be seen there."""
+    applied = {m.platform_id: m.spec for m in managed.values()}
+    out = []
+    for c in live:
+        spec = applied.get(c.platform_id)
+        doc = desired.campaigns.get(c.id)
+        if spec is None and doc is not None and doc.spec.name == c.name:
+            spec = doc.spec.spec_data()
+        if spec:
+            c = replace(c, spec=spec, channel=spec["channel"], type=spec.get("type", c.type))
+        out.append(c)
+    return out
+
+
+def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> Change:
+    """A change the backend cannot make becomes manual: said in the plan, never a late failure."""
+    caps = opts.caps
+    why: list[str] = []
+    remedy = "make it in the dashboard"
+    if change.TARGET == "label" and not caps.labels:
+        why.append("the platform's API cannot manage labels")
+    elif isinstance(change, Create | Replace) and spec is not None:
+        if spec.get("channel") not in caps.channels:
+            why.append(f"the platform's API cannot create {spec.get('channel')} campaigns")
+        if not change.publish and not caps.drafts:
+            why.append("the platform's API cannot create drafts")
+        why += opts.unsupported(spec) if opts.unsupported else []
+        remedy = (
+            f'create it in the dashboard named "{spec.get("name")} [{change.key}]"; '
+            "the next plan adopts it"
+        )
+        if not why and spec.get("labels") and not caps.labels:
+            labels = ", ".join(spec["labels"])
+            note = f"labels ({labels}) are not sent: the API has none; set them in the dashboard"
+            return replace(change, reason="; ".join(filter(None, (change.reason, note))))
+    elif isinstance(change, Publish) and not caps.drafts:
+        why.append("the platform's API cannot publish a draft")
+    elif isinstance(change, Archive) and not caps.archive:
+        why.append("the platform's API cannot archive a campaign")
+    if not why:
+        return change
+    return replace(change, verdict=MANUAL, reason="; ".join(why), remedy=remedy, rule="api")
+
+
 def make_plan(
     desired: Desired,
     live: Live,
@@ -395,7 +464,8 @@ def make_plan(
     opts: Options,
 ) -> Plan:
     planner = _Planner(opts)
-    planner.labels(desired, live, managed_labels, set(desired.campaigns))
+    if opts.caps.labels:  # else each create's note names the labels to set in the dashboard
+        planner.labels(desired, live, managed_labels, set(desired.campaigns))
     latest = newest(live.campaigns)
     by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
@@ -421,6 +491,10 @@ def make_plan(
         planner.changes.append(Forget(key, OK, platform_id=known.platform_id))
         if current is not None:
             plan.live_versions[key] = current.version
+    planner.changes = [
+        _within_api(c, opts, effective_specs.get(c.key)) if c.applicable else c
+        for c in planner.changes
+    ]
     plan.labels = {label.name: label.description for label in desired.labels}
     sending = {c.key for c in planner.changes if isinstance(c, Create | Update | Replace)}
     plan.specs = {key: effective_specs[key] for key in sorted(sending & set(effective_specs))}

@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-from campaign_gitops.plan import APPROVAL, BLOCKED, Change, Create, Drift, Plan, Replace, Update
+from campaign_gitops.plan import (
+    APPROVAL,
+    BLOCKED,
+    MANUAL,
+    Change,
+    Create,
+    Drift,
+    Plan,
+    Replace,
+    Update,
+)
 
 GITHUB_COMMENT_LIMIT = 65_535
 COLOURS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "<=": "cyan", ".": "blue"}
@@ -68,8 +78,9 @@ def text(plan: Plan, colour: bool) -> str:
         lines += ["Refresh only: drift is reported, no change is planned.", ""]
     for change in [] if plan.refresh_only else plan.changes:
         symbol = change.SYMBOL
-        if change.verdict == BLOCKED:
-            lines.append(paint(f"  ! {change.title}{_detail(change)}: BLOCKED", "-", bold=True))
+        if change.verdict in (BLOCKED, MANUAL):
+            mark, word = ("!", "BLOCKED") if change.verdict == BLOCKED else ("?", "MANUAL")
+            lines.append(paint(f"  {mark} {change.title}{_detail(change)}: {word}", "-", bold=True))
             lines.append(f"      why:    {change.reason}")
             lines.append(f"      remedy: {change.remedy}")
         else:
@@ -119,6 +130,11 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         head.append("#### ⛔ Blocked")
         head += [f"- `{c.title}`: {c.reason}. Remedy: {c.remedy}." for c in blocked]
         head.append("")
+    manual = [c for c in plan.changes if c.verdict == MANUAL]
+    if manual:
+        head.append("#### ✋ Manual: the platform's API cannot do these")
+        head += [f"- `{c.title}`: {c.reason}. Remedy: {c.remedy}." for c in manual]
+        head.append("")
     approvals = [c for c in plan.changes if c.verdict == APPROVAL or c.review]
     if approvals:
         head.append("#### 🔏 Needs approval")
@@ -128,7 +144,7 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
                 notes.append(c.reason or "the platform sends it for approval")
             head.append(f"- `{c.title}`: {'; '.join(notes)}")
         head.append("")
-    blocks = [_md_change(c) for c in plan.changes if c.verdict != BLOCKED]
+    blocks = [_md_change(c) for c in plan.changes if c.verdict not in (BLOCKED, MANUAL)]
     blocks += [_md_drift(d) for d in plan.drift]
     out = "\n".join(head)
     for index, block in enumerate(blocks):

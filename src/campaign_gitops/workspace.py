@@ -18,7 +18,7 @@ from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
 from campaign_gitops.loader import Desired, gc_paused, read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
-from campaign_gitops.planner import Live, Options, make_plan, newest
+from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
 from campaign_gitops.policy import Estimate, annotate
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import StateStore
@@ -114,8 +114,13 @@ class Workspace:
     def _plan(self, request: PlanRequest) -> Plan:
         desired = self.desired
         backend = self.backend
-        everything = ListFilter(archived="include")
-        live = Live(backend.list_campaigns(request.at, everything), backend.list_labels())
+        managed = self.state.managed()
+        specs = [m.spec for m in managed.values()]
+        backend.focus(specs + [doc.spec.spec_data() for doc in desired.campaigns.values()])
+        campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
+        if not backend.capabilities.reads_specs:
+            campaigns = with_known_specs(campaigns, managed, desired)
+        live = Live(campaigns, backend.list_labels())
         options = Options(
             at=request.at,
             workflow=self.settings.raw.creator_approver,
@@ -124,8 +129,10 @@ class Workspace:
             prune=request.prune,
             refresh_only=request.refresh_only,
             only=request.only,
+            caps=backend.capabilities,
+            unsupported=backend.unsupported,
         )
-        plan = make_plan(desired, live, self.state.managed(), self.state.labels(), options)
+        plan = make_plan(desired, live, managed, self.state.labels(), options)
         annotate(plan, self.settings.raw.approval, newest(live.campaigns), self._estimator(request))
         plan.commit = self.commit
         plan.env = self.settings.env

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from campaign_gitops.apply import Applier
-from campaign_gitops.backends.base import Actor, ListFilter, LiveCampaign
+from campaign_gitops.backends.base import Actor, Capabilities, ListFilter, LiveCampaign
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.loader import CampaignDoc, Desired, Source
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
@@ -323,3 +323,36 @@ def test_every_rules_row_through_a_plan(rule: Rule, section: str) -> None:
         assert update.verdict == expected, update
     else:
         assert update.verdict == BLOCKED and update.reason and update.remedy
+
+
+def test_what_the_api_cannot_do_is_manual_not_a_late_failure(world: World) -> None:
+    world.apply(desired({"w": doc(), "gone": doc(name="Gone")}))
+    caps = Capabilities(
+        update=False, drafts=False, labels=False, archive=False, channels=frozenset({"push"})
+    )
+    no_dnd = {"unsupported": lambda s: ["dnd"] if s["when"]["preferences"].get("dnd") else []}
+    email = doc(
+        channel="email",
+        what={"content": {"subject": "Hi", "sender_name": "Shop", "body": "<p>Hi</p>"}},
+    )
+    dnd = {"delivery": "on_date_time", "start": "2026-12-01T09:00:00Z",
+           "preferences": {"dnd": {"from": "21:00", "to": "09:00"}}}  # fmt: skip
+    want = desired({
+        "w": doc(name="Renamed"), "gone": doc(name="Gone", state="stopped", archived=True),
+        "mail": email, "draft": doc(state="draft"), "dnd": doc(when=dnd), "fine": doc(),
+    })  # fmt: skip
+    plan = world.plan(want, caps=caps, **no_dnd)
+    verdicts = {(c.KIND, c.key): (c.verdict, c.reason) for c in plan.changes}
+    assert verdicts[("create", "mail")][0] == "manual"
+    assert "cannot create email campaigns" in verdicts[("create", "mail")][1]
+    assert "cannot create drafts" in verdicts[("create", "draft")][1]
+    assert verdicts[("create", "dnd")] == ("manual", "dnd")
+    assert verdicts[("update", "w")][0] == "manual"
+    assert verdicts[("archive", "gone")][0] == "manual"
+    assert verdicts[("create", "fine")][0] == "ok"
+    assert "labels (Onboarding) are not sent" in verdicts[("create", "fine")][1]
+    assert not [c for c in plan.changes if c.TARGET == "label"]  # no label API: not planned
+    assert not plan.blocked and [c.key for c in plan.applicable] == ["gone", "fine"]
+    opted = desired({"w": doc(name="Renamed", on_locked_change="replace")})
+    [swap] = [c for c in world.plan(opted, caps=caps).changes if c.key == "w"]
+    assert (swap.KIND, swap.verdict) == ("replace", "ok")

@@ -41,6 +41,7 @@ class Capabilities:
     approval_workflow: bool = True
     channels: frozenset[str] = frozenset()
     max_concurrency: int = 8
+    reads_specs: bool = True  # False: live campaigns come without content; the state has it
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,13 @@ class Backend(ABC):
 
     @abstractmethod
     def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]: ...
+
+    def unsupported(self, spec: dict[str, Any]) -> list[str]:
+        """What in `spec` this backend's API cannot express (the plan shows it as manual)."""
+        return []
+
+    def focus(self, specs: list[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
+        """The specs a plan is about (managed and desired), for backends that list by window."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
