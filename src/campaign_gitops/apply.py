@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import groupby
+from typing import Any, cast
 
 from campaign_gitops.backends.base import Actor, Backend, LiveCampaign
 from campaign_gitops.errors import FatalError
@@ -74,15 +77,35 @@ def interrupted(state: StateStore) -> Interrupted | None:
 
 
 class _KillSwitch:
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.RLock) -> None:
         text = os.environ.get(KILL_AT_ENV, "")
         self.at = int(text) if text.isdigit() else None
         self.count = 0
+        self.lock = lock
 
     def point(self) -> None:
-        self.count += 1
-        if self.at is not None and self.count == self.at:
-            os.kill(os.getpid(), signal.SIGKILL)
+        with self.lock:
+            self.count += 1
+            if self.at is not None and self.count == self.at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Serialized:
+    """The state store, one call at a time (its connection is shared by the apply's threads)."""
+
+    def __init__(self, target: StateStore, lock: threading.RLock):
+        self._target, self._lock = target, lock
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 class Applier:
@@ -108,21 +131,55 @@ class Applier:
         self.pull_request = pull_request
         self.as_creator = as_creator  # unapproved: the platform's workflow sends these for approval
         self.continue_on_error = continue_on_error
-        self.kill = _KillSwitch()
+        self.lock = threading.RLock()
+        self.state = cast(StateStore, _Serialized(state, self.lock))  # one connection, many threads
+        self.kill = _KillSwitch(self.lock)
 
     def run(self, plan: Plan, on_step: Callable[[Change, str], None] | None = None) -> Result:
+        """Changes in plan order; campaign changes of one kind run side by side, up to the
+        backend's concurrency (they touch different campaigns)."""
         result = Result(uuid.uuid4().hex[:12])
         failed_keys: set[tuple[str, str]] = set()
-        pending = list(plan.applicable)
-        for step, change in enumerate(pending, start=1):
-            if result.failed and not self.continue_on_error:
+        workers = max(1, self.backend.capabilities.max_concurrency)
+        steps = list(enumerate(plan.applicable, start=1))
+        for (_, target), group in groupby(steps, key=lambda s: (s[1].ORDER, s[1].TARGET)):
+            batch = list(group)
+
+            def one(step: int, change: Change) -> None:
+                self._step(plan, result, failed_keys, step, change, on_step)
+
+            if workers == 1 or target != "campaign" or len(batch) == 1:
+                for step, change in batch:
+                    one(step, change)
+            else:
+                with ThreadPoolExecutor(min(workers, len(batch))) as pool:
+                    for future in [pool.submit(one, step, change) for step, change in batch]:
+                        future.result()
+        if not any(change.TARGET == "label" for change, _ in result.failed):
+            self._settle_labels(plan.labels)
+        self.state.finish(result.apply_id)
+        return result
+
+    def _step(
+        self,
+        plan: Plan,
+        result: Result,
+        failed_keys: set[tuple[str, str]],
+        step: int,
+        change: Change,
+        on_step: Callable[[Change, str], None] | None,
+    ) -> None:
+        with self.lock:
+            skip = (result.failed and not self.continue_on_error) or (
+                change.TARGET,
+                change.key,
+            ) in failed_keys  # a later step of a campaign that failed
+            if skip:
                 result.not_applied.append(change)
-                continue
-            if (change.TARGET, change.key) in failed_keys:
-                result.not_applied.append(change)  # a later step of a campaign that failed
-                continue
-            with self._journaled(result.apply_id, step, change) as outcome:
-                outcome["platform_id"] = self._do(change, plan.specs.get(change.key))
+                return
+        with self._journaled(result.apply_id, step, change) as outcome:
+            outcome["platform_id"] = self._do(change, plan.specs.get(change.key))
+        with self.lock:
             if outcome.get("error"):
                 result.failed.append((change, outcome["error"]))
                 failed_keys.add((change.TARGET, change.key))
@@ -130,10 +187,6 @@ class Applier:
                 result.applied.append(change)
             if on_step is not None:
                 on_step(change, "failed" if outcome.get("error") else "done")
-        if not any(change.TARGET == "label" for change, _ in result.failed):
-            self._settle_labels(plan.labels)
-        self.state.finish(result.apply_id)
-        return result
 
     def _settle_labels(self, desired: dict[str, str | None]) -> None:
         """Every label in labels.yaml that is on the platform is managed; a record whose label

@@ -26,7 +26,8 @@ class ClevertapConfig(Strict):
     account_id: str = Field(min_length=1)
     region: Region = "eu1"
     base_url: str | None = Field(None, description="Overrides the region's host (tests, proxies)")
-    max_concurrency: int = Field(3, ge=1, le=3)
+    max_concurrency: int = Field(3, ge=1, le=3, description="Requests in flight (the API's limit)")
+    timeout: float = Field(20.0, gt=0, description="Seconds before a request counts as failed")
 
 
 class SavedFilter(Strict):

@@ -14,4 +14,8 @@ def open_backend(settings: Settings) -> Backend:
         from campaign_gitops.backends.local import LocalBackend
 
         return LocalBackend(settings.platform_path, workflow=settings.raw.creator_approver)
-    raise FatalError(f"backend {settings.raw.backend!r} is not available in this version")
+    if settings.raw.clevertap is None:
+        raise FatalError("backend clevertap needs a [clevertap] table with account_id (and region)")
+    from campaign_gitops.backends.clevertap import ClevertapBackend
+
+    return ClevertapBackend(settings.raw.clevertap)
