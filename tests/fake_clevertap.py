@@ -41,6 +41,7 @@ class Server:
     creates: int = 0
     next_id: int = 1457432700
     log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    times: list[tuple[str, float, float]] = field(default_factory=list)  # path, start, end
 
     def status(self, c: dict[str, Any]) -> str:
         if c["stopped"]:
@@ -67,6 +68,7 @@ class FakeClevertap:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body meet delayed ACKs (+40 ms)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -87,6 +89,7 @@ class FakeClevertap:
                     s.in_flight += 1
                     s.peak = max(s.peak, s.in_flight)
                     over = s.in_flight > s.limit
+                began = time.perf_counter()
                 try:
                     if s.latency:
                         time.sleep(s.latency)
@@ -94,6 +97,7 @@ class FakeClevertap:
                 finally:
                     with fake.lock:
                         s.in_flight -= 1
+                        s.times.append((self.path, began, time.perf_counter()))
 
             def _serve(self, raw: bytes, over: bool) -> None:
                 s = fake.state

@@ -253,6 +253,9 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
     "--comment", "post_comment", is_flag=True, help="Create or update the pull request's comment."
 )
 @click.option("--pr", type=int, help="The pull request (default: from the GitHub event).")
+@click.option(
+    "--estimate", is_flag=True, help="Show the estimated reach of new audiences (the backend's)."
+)
 @pass_ctx
 def plan(
     ctx: Context,
@@ -266,11 +269,14 @@ def plan(
     changed_since: str | None,
     post_comment: bool,
     pr: int | None,
+    estimate: bool,
 ) -> None:
     """Show what apply would change, what the platform's rules block and what needs approval."""
+    from dataclasses import replace
+
     from campaign_gitops.commands.plan import plan as run
 
-    request = _request(ctx, allow_replace, prune, refresh_only)
+    request = replace(_request(ctx, allow_replace, prune, refresh_only), estimate=estimate)
     raise SystemExit(
         run(
             ctx.settings,

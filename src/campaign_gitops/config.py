@@ -98,6 +98,9 @@ class RawConfig(Strict):
         default_factory=dict, description="Saved `list` filters by name"
     )
     approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    estimate: bool = Field(
+        False, description="Plans show the estimated reach of new audiences (plan --estimate)"
+    )
     environments: dict[str, EnvironmentConfig] = Field(
         default_factory=dict,
         description="Named environments (staging, production); the top level is `default`",

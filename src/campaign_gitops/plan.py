@@ -35,6 +35,7 @@ class Change:
     rule: str = ""
     drift: bool = False
     review: tuple[str, ...] = ()  # why the approval policy wants a reviewer's approval
+    reach: int | None = None  # estimated audience (plan --estimate)
 
     @property
     def sort_key(self) -> tuple[int, str]:

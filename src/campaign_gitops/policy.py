@@ -77,3 +77,14 @@ def annotate(
         ) else c
         for c in plan.changes
     ]  # fmt: skip
+
+
+def with_reach(change: Change, spec: dict[str, Any] | None, estimate: Estimate) -> Change:
+    """`plan --estimate`: the estimated reach of each new audience (a create, a replace, an
+    update of `who`); other changes spend no estimate."""
+    audience = isinstance(change, Create | Replace) or (
+        isinstance(change, Update) and "who" in change.sections
+    )
+    if not change.applicable or not audience or spec is None:
+        return change
+    return replace(change, reach=estimate(spec))

@@ -36,10 +36,13 @@ def _value(value: Any) -> str:
 
 
 def _detail(change: Change) -> str:
+    reach = f", reach ≈ {change.reach:,}" if change.reach is not None else ""
     if isinstance(change, Create | Replace):
-        return " (published)" if change.publish else " (as a draft)"
+        return (" (published" if change.publish else " (as a draft") + reach + ")"
     if isinstance(change, Update):
-        return f" [{', '.join(sorted(change.sections))}]"
+        return f" [{', '.join(sorted(change.sections))}]" + (
+            f" (reach ≈ {change.reach:,})" if reach else ""
+        )
     return ""
 
 

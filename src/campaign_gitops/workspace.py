@@ -19,7 +19,7 @@ from campaign_gitops.loader import Desired, gc_paused, read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
-from campaign_gitops.policy import Estimate, annotate
+from campaign_gitops.policy import Estimate, annotate, with_reach
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import StateStore
 
@@ -33,6 +33,7 @@ class PlanRequest:
     prune: bool = False
     refresh_only: bool = False
     only: frozenset[str] | None = None
+    estimate: bool = False
 
 
 @dataclass
@@ -133,16 +134,21 @@ class Workspace:
             unsupported=backend.unsupported,
         )
         plan = make_plan(desired, live, managed, self.state.labels(), options)
-        annotate(plan, self.settings.raw.approval, newest(live.campaigns), self._estimator(request))
+        policy = self.settings.raw.approval
+        wants_reach = request.estimate or self.settings.raw.estimate
+        estimate = (
+            self._estimator(request) if wants_reach or "reach" in policy.required_for else None
+        )
+        annotate(plan, policy, newest(live.campaigns), estimate)
+        if wants_reach and estimate is not None:
+            plan.changes = [with_reach(c, plan.specs.get(c.key), estimate) for c in plan.changes]
         plan.commit = self.commit
         plan.env = self.settings.env
         plan.backend = backend.name
         return plan
 
     def _estimator(self, request: PlanRequest) -> Estimate | None:
-        """Reach estimates, only when the policy asks for them; one per distinct spec."""
-        if "reach" not in self.settings.raw.approval.required_for:
-            return None
+        """Reach estimates, one per distinct spec within a run."""
         cache: dict[str, int | None] = {}
 
         def estimate(spec: dict[str, Any]) -> int | None:

@@ -243,3 +243,38 @@ def test_body_mapping_round_trips() -> None:
         } == {k: spec[k] for k in ("name", "channel", "what", "when", "goal", "who") if k in spec}
     popup = CAMPAIGN_ADAPTER.validate_python(yaml.safe_load(POPUP)).spec_data()
     assert unsupported(popup) == ["channel web_popup has no target_mode in the API"]
+
+
+def _estimates(server: FakeClevertap) -> int:
+    return sum(1 for path, body in server.state.log if body.get("estimate_only"))
+
+
+def test_estimates_on_request_once_per_spec(server: FakeClevertap, tmp_path: Path) -> None:
+    root = _repo(tmp_path, server, count=2)
+    config = root / "campaign-gitops.toml"
+    config.write_text(
+        config.read_text() + '\n[approval]\napprovers = ["carol"]\nrequired_for = ["reach"]\n'
+        "reach_above = 1000\n"
+    )
+    code, out = ct(root, "plan", "--estimate")
+    assert code == 0, out
+    reach = 4200 + len("Sale 0 [estimate]")  # the fake's estimate grows with the name
+    assert f"+ create campaign sale-0 (published, reach ≈ {reach:,})" in out
+    assert f"reaches an estimated {reach:,} users (above 1,000)" in out
+    assert _estimates(server) == 3  # three creates; the policy and the display share them
+    assert server.state.creates == 0
+    server.state.log.clear()
+    config.write_text(config.read_text().replace('required_for = ["reach"]', "required_for = []"))
+    assert ct(root, "apply", "--auto-approve")[0] == 0
+    assert _estimates(server) == 0  # apply spends no request on estimates
+
+
+def test_report_from_result(server: FakeClevertap, tmp_path: Path) -> None:
+    root = _repo(tmp_path, server, count=1)
+    assert ct(root, "apply", "--auto-approve")[0] == 0
+    server.state.now = datetime(2026, 12, 3, tzinfo=UTC)  # the campaigns have run
+    done = run("--at", "2026-12-03T00:00:00Z", "report", "--format", "json", cwd=root, env=ENV)
+    assert done.returncode == 0, done.stderr
+    rows = {r["id"]: r for r in json.loads(done.stdout)}
+    assert rows["sale-0"]["status"] == "completed"
+    assert (rows["sale-0"]["sent"], rows["sale-0"]["conversions"]) == (1000, 30)

@@ -200,12 +200,11 @@ class ClevertapBackend(Backend):
             raise PlatformError(f"campaign {campaign_id}: the API cannot express {problems}")
         body = to_body(data, campaign_id, now)
         start, end = _window(data, now)
-        before = set(self._listing_between(start, end))
         for _ in range(RETRIES):
             try:
                 made = self._post("/1/targets/create.json", body, safe=False)
             except Ambiguous as exc:
-                landed = self._find(body["name"], start, end, before)
+                landed = self._find(body["name"], start, end)
                 if landed is not None:
                     log.info("create of %s landed despite %s", campaign_id, exc)
                     return self._with_spec(landed, data)
@@ -222,11 +221,12 @@ class ClevertapBackend(Backend):
         data = self._post("/1/targets/list.json", {"from": start, "to": end}, safe=True)
         return {str(item["id"]): item for item in data.get("targets") or []}
 
-    def _find(self, name: str, start: int, end: int, before: set[str]) -> dict[str, Any] | None:
-        """A campaign with this exact name (it carries the id marker) that was not there before
-        the create and is not stopped: the create landed."""
-        for pid, item in self._listing_between(start, end).items():
-            if item.get("name") == name and pid not in before and item.get("status") != "stopped":
+    def _find(self, name: str, start: int, end: int) -> dict[str, Any] | None:
+        """A campaign of this window with this exact name (it carries the id marker) that is not
+        stopped: the create landed. The plan creates an id only when no such campaign exists
+        (a replace stops the old one first), so there is no other it could be."""
+        for item in self._listing_between(start, end).values():
+            if item.get("name") == name and item.get("status") != "stopped":
                 return item
         return None
 
