@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_platform.py
 	$(BIN)/python benchmarks/bench_plan.py
+	$(BIN)/python benchmarks/bench_clevertap.py
 
 clean:
 	rm -rf $(VENV) .tools .campaign-gitops .pytest_cache .mypy_cache .ruff_cache
