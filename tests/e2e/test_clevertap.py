@@ -278,3 +278,10 @@ def test_report_from_result(server: FakeClevertap, tmp_path: Path) -> None:
     rows = {r["id"]: r for r in json.loads(done.stdout)}
     assert rows["sale-0"]["status"] == "completed"
     assert (rows["sale-0"]["sent"], rows["sale-0"]["conversions"]) == (1000, 30)
+
+
+def test_import_says_why_it_cannot(server: FakeClevertap, tmp_path: Path) -> None:
+    root = _repo(tmp_path, server, count=1)
+    code, out = ct(root, "import")
+    assert code == 1 and "lists campaigns' names and statuses, not their content" in out
+    assert "Traceback" not in out

@@ -26,6 +26,12 @@ def import_campaigns(
     workspace = Workspace(settings)
     try:
         desired = workspace.desired
+        if not workspace.backend.capabilities.reads_specs:
+            raise FatalError(
+                f"the {workspace.backend.name} API lists campaigns' names and statuses, not their "
+                "content: there is nothing to import a campaign from. Write its file by hand and "
+                "name the campaign in the dashboard `NAME [ID]`; the next plan adopts it"
+            )
         where = ListFilter(archived="include" if include_archived else "exclude")
         live = newest(workspace.backend.list_campaigns(now, where)).values()
     finally:
