@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from typing import Any, cast
@@ -257,15 +257,8 @@ class Applier:
                 self.state.forget_label(change.key)
             case Adopt():
                 return self._record(change.key, b.get_campaign(change.platform_id, now))
-            case Create():
-                model = CAMPAIGN_ADAPTER.validate_python(spec)
-                live = b.create_campaign(
-                    change.key, model, publish=change.publish, actor=actor, now=now
-                )
-                self.kill.point()
-                return self._record(change.key, live)
-            case Replace():
-                if change.stop_first:
+            case Create() | Replace():
+                if isinstance(change, Replace) and change.stop_first:
                     b.stop(change.platform_id, actor=actor, now=now)
                     self.kill.point()
                 model = CAMPAIGN_ADAPTER.validate_python(spec)
@@ -308,16 +301,5 @@ class Applier:
             labels = managed.spec.get("labels") or []
             if old in labels:
                 spec = managed.spec | {"labels": [new if n == old else n for n in labels]}
-                self.state.record(
-                    Managed(
-                        managed.id,
-                        managed.platform_id,
-                        spec,
-                        managed.applied_at,
-                        managed.applied_by,
-                        managed.commit,
-                        managed.pull_request,
-                        author=managed.author,
-                    )
-                )
+                self.state.record(replace(managed, spec=spec))
         self.state.record_label(new, description, previous=old)

@@ -36,14 +36,6 @@ class Changed:
     files: list[str] = field(default_factory=list)
 
 
-def head_commit(root: Path) -> str | None:
-    """The commit checked out at `root`, or None outside a repository (or before a commit)."""
-    try:
-        return Repo(root).resolve("HEAD").sha
-    except GitError:
-        return None
-
-
 class Repo:
     def __init__(self, root: Path):
         import git

@@ -39,7 +39,6 @@ from campaign_gitops.plan import (
 from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
 from campaign_gitops.state.base import Managed
 
-FINISHED = frozenset({"stopped", "completed"})
 REPLACE_HINT = (
     "set `on_locked_change: replace` (or pass --allow-replace) to stop it and create a clone"
 )

@@ -36,13 +36,12 @@ def _value(value: Any) -> str:
 
 
 def _detail(change: Change) -> str:
-    reach = f", reach ≈ {change.reach:,}" if change.reach is not None else ""
+    reach = f"reach ≈ {change.reach:,}" if change.reach is not None else ""
     if isinstance(change, Create | Replace):
-        return (" (published" if change.publish else " (as a draft") + reach + ")"
+        state = "published" if change.publish else "as a draft"
+        return f" ({state}, {reach})" if reach else f" ({state})"
     if isinstance(change, Update):
-        return f" [{', '.join(sorted(change.sections))}]" + (
-            f" (reach ≈ {change.reach:,})" if reach else ""
-        )
+        return f" [{', '.join(sorted(change.sections))}]" + (f" ({reach})" if reach else "")
     return ""
 
 

@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from campaign_gitops.backends import open_backend
@@ -116,8 +117,13 @@ class Workspace:
         desired = self.desired
         backend = self.backend
         managed = self.state.managed()
-        specs = [m.spec for m in managed.values()]
-        backend.focus(specs + [doc.spec.spec_data() for doc in desired.campaigns.values()])
+        # lazily: only a backend that lists by schedule window reads them
+        backend.focus(
+            chain(
+                (m.spec for m in managed.values()),
+                (doc.spec.spec_data() for doc in desired.campaigns.values()),
+            )
+        )
         campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
         if not backend.capabilities.reads_specs:
             campaigns = with_known_specs(campaigns, managed, desired)
@@ -147,7 +153,7 @@ class Workspace:
         plan.backend = backend.name
         return plan
 
-    def _estimator(self, request: PlanRequest) -> Estimate | None:
+    def _estimator(self, request: PlanRequest) -> Estimate:
         """Reach estimates, one per distinct spec within a run."""
         cache: dict[str, int | None] = {}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -194,7 +194,7 @@ class Backend(ABC):
         """What in `spec` this backend's API cannot express (the plan shows it as manual)."""
         return []
 
-    def focus(self, specs: list[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
+    def focus(self, specs: Iterable[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
         """The specs a plan is about (managed and desired), for backends that list by window."""
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -13,6 +13,8 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +31,6 @@ from campaign_gitops.backends.base import (
 )
 from campaign_gitops.backends.clevertap_body import (
     TARGET_MODES,
-    from_body,
     split_name,
     to_body,
     unsupported,
@@ -147,7 +148,7 @@ class ClevertapBackend(Backend):
 
     # -- reading -------------------------------------------------------------------------
 
-    def focus(self, specs: list[dict[str, Any]]) -> None:
+    def focus(self, specs: Iterable[dict[str, Any]]) -> None:
         days = [_day(d) for spec in specs for d in _dates(spec)]
         if days:
             self.windows.add((min(days), max(days)))
@@ -156,9 +157,7 @@ class ClevertapBackend(Backend):
         windows = self.windows or {(_day(now - WINDOW), _day(now + WINDOW))}
         found: dict[str, dict[str, Any]] = {}
         for start, end in sorted(windows):
-            data = self._post("/1/targets/list.json", {"from": start, "to": end}, safe=True)
-            for item in data.get("targets") or []:
-                found[str(item["id"])] = item
+            found |= self._listing_between(start, end)
         return found
 
     def _live(self, item: dict[str, Any]) -> LiveCampaign:
@@ -231,11 +230,12 @@ class ClevertapBackend(Backend):
         return None
 
     def _with_spec(self, item: dict[str, Any], spec: dict[str, Any]) -> LiveCampaign:
-        live = self._live(item)
-        return LiveCampaign(
-            **{**live.__dict__, "spec": spec, "channel": spec["channel"],
-               "type": spec.get("type", "single_message")}
-        )  # fmt: skip
+        return replace(
+            self._live(item),
+            spec=spec,
+            channel=spec["channel"],
+            type=spec.get("type", "single_message"),
+        )
 
     def update_campaign(
         self,
@@ -254,7 +254,7 @@ class ClevertapBackend(Backend):
     def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         self._post("/1/targets/stop.json", {"id": int(platform_id)}, safe=True)  # idempotent
         live = self.get_campaign(platform_id, now)
-        return LiveCampaign(**{**live.__dict__, "status": "stopped"})
+        return replace(live, status="stopped")
 
     def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         raise PlatformError("the CleverTap API cannot archive a campaign", "api")
@@ -288,17 +288,13 @@ class ClevertapBackend(Backend):
             if c.status == "completed":
                 data = self._post("/1/targets/result.json", {"id": int(c.platform_id)}, safe=True)
                 result = data.get("result") or data
-                row = ReportRow(
-                    c.id, c.name, c.channel, c.type, c.status, c.delivery, (), "",
-                    runs=1, sent=int(result.get("sent", 0)), viewed=int(result.get("viewed", 0)),
-                    clicked=int(result.get("clicked", 0)),
+                row = replace(
+                    row, runs=1, sent=int(result.get("sent", 0)),
+                    viewed=int(result.get("viewed", 0)), clicked=int(result.get("clicked", 0)),
                     conversions=int(result.get("converted", 0)),
                 )  # fmt: skip
             rows.append(row)
         return rows
-
-    def spec_of_body(self, body: dict[str, Any], now: datetime) -> dict[str, Any]:
-        return from_body(body, now)
 
 
 def _day(value: datetime | str) -> int:

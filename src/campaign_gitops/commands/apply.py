@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from campaign_gitops import render
 from campaign_gitops.apply import Applier, Result, interrupted
 from campaign_gitops.approval import check
+from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, stale_items
@@ -157,7 +157,7 @@ def _apply_locked(
             items = "\n".join(f"  - {item}" for item in stale)
             raise FatalError(f"the saved plan is stale; nothing was applied:\n{items}\nPlan again.")
     if fresh.blocked:
-        click.echo(render.text(fresh, render.use_colour(sys.stdout.isatty())))
+        show(fresh, "text")
         raise FatalError(
             f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
             "applied. Fix them (see each remedy) and plan again."
@@ -168,7 +168,7 @@ def _apply_locked(
         click.echo("No changes. The platform matches the files.")
         return 0
     if saved is None:
-        click.echo(render.text(fresh, render.use_colour(sys.stdout.isatty())))
+        show(fresh, "text")
         if not auto_approve:
             _confirm(fresh)
     pr, unapproved = _verify_approval(workspace, fresh, pr)
