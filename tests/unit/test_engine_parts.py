@@ -95,3 +95,22 @@ def test_sqlite_lock_names_its_holder_and_frees_a_dead_one(tmp_path: Path) -> No
     nxt = LockInfo.mine("next")
     other.acquire(nxt, timeout=1)  # is taken over
     assert other._holder() == nxt
+
+
+def test_processes_opening_a_new_database_at_once_wait_for_each_other(tmp_path: Path) -> None:
+    """Switching a new file to WAL does not wait on SQLite's busy handler; connect() must."""
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from campaign_gitops.sqlite_util import connect, immediate\n"
+        "for i in range(150):\n"
+        "    db = connect(Path(sys.argv[1]) / f'db{i}.sqlite')\n"
+        "    with immediate(db):\n"
+        "        db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+        "    db.close()\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
