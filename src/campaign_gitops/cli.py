@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from campaign_gitops import __version__
+from campaign_gitops import __version__, redact
 from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
 
 if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models
@@ -81,10 +80,7 @@ def cli(
     verbose: bool,
 ) -> None:
     """Messaging campaigns as code: validate, plan and apply them from git."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    redact.configure_logging(verbose)
     ctx.obj = Context(chdir, config_file, at_text, verbose, env)
 
 
@@ -207,6 +203,15 @@ def _request(ctx: Context, allow_replace: bool, prune: bool, refresh_only: bool 
     return PlanRequest(ctx.at, allow_replace, prune, refresh_only)
 
 
+refresh_option = click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="--no-refresh: live values are the state store's last-applied specs; the platform is "
+    "not contacted and needs no credentials (a pull request's plan).",
+)
+
+
 def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
     options = [
         click.option(
@@ -256,6 +261,7 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
 @click.option(
     "--estimate", is_flag=True, help="Show the estimated reach of new audiences (the backend's)."
 )
+@refresh_option
 @pass_ctx
 def plan(
     ctx: Context,
@@ -270,8 +276,12 @@ def plan(
     post_comment: bool,
     pr: int | None,
     estimate: bool,
+    refresh: bool,
 ) -> None:
-    """Show what apply would change, what the platform's rules block and what needs approval."""
+    """Show what apply would change, what the platform's rules block and what needs approval.
+
+    With --ref and --changed-since (a pull request's plan), the config (approval policy,
+    endpoints, state) comes from the base commit, never from the files under review."""
     from dataclasses import replace
 
     from campaign_gitops.commands.plan import plan as run
@@ -288,6 +298,7 @@ def plan(
             changed_since=changed_since,
             post_comment=post_comment,
             pr=pr,
+            refresh=refresh,
         )
     )
 
@@ -298,15 +309,26 @@ def approval() -> None:
 
 
 @approval.command("check")
-@click.option("--pr", type=int, help="The pull request (default: from the GitHub event).")
-@click.option("--ref", metavar="REF", help="Plan the campaigns at this commit (default: HEAD).")
+@click.option(
+    "--pr", type=int, help="The pull request (default: from the GitHub event, or --ref's)."
+)
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="The pull request's head commit: its files are read as data, the policy comes from "
+    "the base (default: the work tree, with its own config).",
+)
+@click.option("--base", metavar="REF", help="With --ref: the base (default: the pull request's).")
+@refresh_option
 @env_option
 @pass_ctx
-def approval_check(ctx: Context, pr: int | None, ref: str | None) -> None:
+def approval_check(
+    ctx: Context, pr: int | None, ref: str | None, base: str | None, refresh: bool
+) -> None:
     """Pass only when an approver other than the author approved the head commit."""
     from campaign_gitops.commands.approve import check
 
-    raise SystemExit(check(ctx.settings, _request(ctx, False, False), pr, ref))
+    raise SystemExit(check(ctx.settings, _request(ctx, False, False), pr, ref, base, refresh))
 
 
 def _duration(text: str) -> float:
@@ -465,17 +487,16 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except FatalError as exc:
         if verbose:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+            redact.print_exc()
+        click.echo(f"error: {redact.text(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
     except Exception as exc:
         if verbose:
-            traceback.print_exc()
-        click.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with -v for details)", err=True
-        )
+            redact.print_exc()
+        message = redact.text(f"unexpected {type(exc).__name__}: {exc}")
+        click.echo(f"error: {message} (run with -v for details)", err=True)
         return 1
     return 0

@@ -4,22 +4,41 @@ Read lazily: `--help` and `init` never touch it."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from campaign_gitops.errors import FatalError, Problem, ValidationFailed, dotted
+from campaign_gitops.errors import ConfigError, FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.models.common import Strict
 
 CONFIG_FILE = "campaign-gitops.toml"
 STATE_ENV = "CAMPAIGN_GITOPS_STATE"
 TABLE = "tool.campaign-gitops"
+NO_WORKFLOW = (
+    "creator_approver = true needs a backend with an approval workflow; the clevertap backend "
+    "has none (its API cannot send a campaign for approval): without an approved pull request, "
+    "apply refuses instead"
+)
 Region = Literal["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
+HOSTS = {"eu1": "api.clevertap.com", "in1": "in1.api.clevertap.com",
+         "sg1": "sg1.api.clevertap.com", "us1": "us1.api.clevertap.com",
+         "aps3": "aps3.api.clevertap.com", "mec1": "mec1.api.clevertap.com"}  # fmt: skip
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ClevertapConfig(Strict):
@@ -28,6 +47,34 @@ class ClevertapConfig(Strict):
     base_url: str | None = Field(None, description="Overrides the region's host (tests, proxies)")
     max_concurrency: int = Field(3, ge=1, le=3, description="Requests in flight (the API's limit)")
     timeout: float = Field(20.0, gt=0, description="Seconds before a request counts as failed")
+
+    @property
+    def url(self) -> str:
+        return (self.base_url or f"https://{HOSTS[self.region]}").rstrip("/")
+
+    @property
+    def official(self) -> bool:
+        """Whether requests go to one of CleverTap's own API hosts."""
+        return urlsplit(self.url).hostname in HOSTS.values()
+
+    @field_validator("base_url")
+    @classmethod
+    def _trusted_endpoint(cls, url: str | None) -> str | None:
+        """The passcode goes wherever base_url points: https only, plain http only to this
+        machine (test servers)."""
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"base_url {url!r} is not an http(s) URL")
+        if parts.username or parts.password:
+            raise ValueError("base_url must not carry credentials")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(
+                f"base_url {url!r} sends the passcode in clear text: use https "
+                "(plain http is allowed only to a loopback address, for test servers)"
+            )
+        return url
 
 
 class SavedFilter(Strict):
@@ -106,6 +153,19 @@ class RawConfig(Strict):
         description="Named environments (staging, production); the top level is `default`",
     )
 
+    @field_validator("creator_approver")
+    @classmethod
+    def _workflow_needs_a_backend_with_one(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("backend") == "clevertap":
+            raise ValueError(NO_WORKFLOW)
+        return value
+
+
+def _approval_workflow(raw: RawConfig) -> RawConfig:
+    if raw.creator_approver and raw.backend == "clevertap":
+        raise ValueError(NO_WORKFLOW)
+    return raw
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -116,9 +176,11 @@ class Settings:
 
     def with_environ(self, environ: Mapping[str, str]) -> Settings:
         """CAMPAIGN_GITOPS_STATE overrides `state`: a PostgreSQL URL with its password belongs
-        in a CI secret, not in the repository."""
-        state = environ.get(STATE_ENV)
-        if not state:
+        in a CI secret, not in the repository. Empty counts as unset, except in CI."""
+        from campaign_gitops.state import env_state
+
+        state = env_state(environ)
+        if state is None:
             return self
         return Settings(
             self.root, self.config_file, self.raw.model_copy(update={"state": state}), self.env
@@ -134,7 +196,23 @@ class Settings:
         raw = self.raw.model_copy(update=override | {"environments": {}})
         if "clevertap" in override:
             raw = raw.model_copy(update={"clevertap": self.raw.environments[name].clevertap})
+        try:
+            _approval_workflow(raw)
+        except ValueError as exc:
+            raise ConfigError(f"environment {name!r}: {exc}") from None
         return Settings(self.root, self.config_file, raw, name)
+
+    @property
+    def account(self) -> str | None:
+        clevertap = self.raw.clevertap
+        return clevertap.account_id if self.raw.backend == "clevertap" and clevertap else None
+
+    @property
+    def endpoint(self) -> str:
+        """Where the backend's requests go: the platform file, or the API's base URL."""
+        if self.raw.backend == "clevertap" and self.raw.clevertap is not None:
+            return self.raw.clevertap.url
+        return self.raw.platform
 
     @property
     def campaigns_dir(self) -> Path:
@@ -189,8 +267,12 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         root = config_file.resolve().parent
     if config_file is None:
         return Settings(root=root, config_file=None, raw=RawConfig())
-    name = config_file.name  # like every problem path: relative to the repository root
-    text = config_file.read_text()
+    return Settings(root, config_file, parse_config(config_file.name, config_file.read_text()))
+
+
+def parse_config(name: str, text: str) -> RawConfig:
+    """The raw config from a file's text; `name` (campaign-gitops.toml or pyproject.toml) says
+    where the table is, and like every problem path it is relative to the repository root."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -198,10 +280,10 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(found[1]), int(found[2])) if found else (0, 0)
         raise ValidationFailed([Problem(name, line, col, "", str(exc), "toml-syntax")]) from exc
-    table = TABLE if config_file.name == "pyproject.toml" else ""
+    table = TABLE if Path(name).name == "pyproject.toml" else ""
     section = document.get("tool", {}).get("campaign-gitops", {}) if table else document
     try:
-        raw = RawConfig.model_validate(section)
+        return RawConfig.model_validate(section)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -209,4 +291,3 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
             path = dotted(err["loc"])
             problems.append(Problem(name, line, col, path, err["msg"], f"config-{err['type']}"))
         raise ValidationFailed(problems) from exc
-    return Settings(root=root, config_file=config_file, raw=raw)

@@ -73,6 +73,23 @@ class Repo:
             if getattr(item, "type", "") == "blob" and PurePosixPath(path).suffix in YAML_SUFFIXES:
                 yield item
 
+    def file_at(self, ref: str, path: str) -> bytes | None:
+        """A file as committed at `ref` (path relative to the campaigns root), None if absent."""
+        return self._file(ref, path)
+
+    def changed_paths(self, base: str, ref: str) -> list[str]:
+        """Every path added, modified, renamed or deleted between `base` and `ref`, relative to
+        the top of the git repository (`prefix` leads to the campaigns root)."""
+        import git
+
+        base = self.merge_base(base, ref)
+        try:
+            diffs = self._commit(base).diff(self._commit(ref), find_renames=True)
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot compare {base} with {ref}: {exc.stderr.strip()}") from exc
+        paths = {p for d in diffs for p in (d.a_path, d.b_path) if p is not None}
+        return sorted(paths)
+
     def _file(self, ref: str, path: str) -> bytes | None:
         try:
             blob = self._commit(ref).tree / (self.prefix + path)
@@ -94,13 +111,27 @@ class Repo:
             labels = self._file(ref, labels_file)
             return build(sources, decode(labels_file, labels) if labels is not None else None)
 
+    def merge_base(self, base: str, ref: str) -> str:
+        """Where `ref` left `base`: a pull request's changes are counted from there, as GitHub
+        shows them, so commits that reached the base branch since are not its changes."""
+        import git
+
+        try:
+            found = self.repo.merge_base(self._commit(base), self._commit(ref))
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot compare {base} with {ref}: {exc.stderr.strip()}") from exc
+        if not found:
+            raise GitError(f"{base} and {ref} share no history")
+        return str(found[0].hexsha)
+
     def changed(self, base: str, ref: str, campaigns_dir: str, labels_file: str) -> Changed:
-        """Campaign ids whose files changed between `base` and `ref` (added, modified, renamed
-        or deleted), and the label names that changed."""
+        """Campaign ids whose files changed on `ref` since it left `base` (added, modified,
+        renamed or deleted), and the label names that changed."""
         import git
 
         out = Changed()
         folder = self.prefix + campaigns_dir.rstrip("/") + "/"
+        base = self.merge_base(base, ref)
         try:
             diffs = self._commit(base).diff(self._commit(ref), find_renames=True)
         except git.GitCommandError as exc:

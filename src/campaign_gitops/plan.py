@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from campaign_gitops.diff import FieldChange
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: bound to the account and endpoint, with a hash over its content
 OK, APPROVAL, BLOCKED, MANUAL = "ok", "approval", "blocked", "manual"
 
 
@@ -199,6 +199,10 @@ class Plan:
     labels: dict[str, str | None] = field(default_factory=dict)  # desired: name -> description
     approvers: list[str] = field(default_factory=list)
     refresh_only: bool = False
+    refreshed: bool = True  # False: live values are the state store's last-applied specs
+    notices: list[str] = field(default_factory=list)  # e.g. a policy change in a pull request
+    account: str | None = None  # the platform account (CleverTap's account id)
+    endpoint: str | None = None  # where the backend's requests go
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.sort_key)
@@ -243,9 +247,37 @@ class Plan:
             "drift": len(self.drift),
         }
 
+    def reviewed(self) -> list[list[Any]]:
+        """What a reviewer approves: each change's target, kind, key, verdict, approval reasons,
+        and what it does (sections, publish)."""
+        return sorted(
+            [c.TARGET, c.KIND, c.key, c.verdict, sorted(c.review),
+             sorted(getattr(c, "sections", ())), getattr(c, "publish", None)]
+            for c in self.changes
+        )  # fmt: skip
+
+    def review_digest(self) -> str:
+        return checksum(self.reviewed())
+
+    def content_hash(self) -> str:
+        """Over what an apply would do, and where: a saved plan applies only while a fresh plan
+        has the same hash, and a file whose content does not match its hash was edited."""
+        return checksum(
+            {
+                "changes": self.reviewed(),
+                "specs": self.specs,
+                "labels": self.labels,
+                "account": self.account,
+                "endpoint": self.endpoint,
+                "backend": self.backend,
+                "env": self.env,
+            }
+        )
+
     def data(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
+            "hash": self.content_hash(),
             "at": self.at.isoformat(),
             "commit": self.commit,
             "env": self.env,
@@ -259,6 +291,10 @@ class Plan:
             "specs": self.specs,
             "labels": self.labels,
             "approvers": self.approvers,
+            "refreshed": self.refreshed,
+            "notices": self.notices,
+            "account": self.account,
+            "endpoint": self.endpoint,
         }
 
     @classmethod
@@ -287,6 +323,10 @@ class Plan:
             labels=data.get("labels", {}),
             approvers=data.get("approvers", []),
             refresh_only=data.get("refresh_only", False),
+            refreshed=data.get("refreshed", True),
+            notices=list(data.get("notices", [])),
+            account=data.get("account"),
+            endpoint=data.get("endpoint"),
         )
 
 

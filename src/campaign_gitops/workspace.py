@@ -11,7 +11,7 @@ from functools import cached_property
 from itertools import chain
 from typing import Any
 
-from campaign_gitops.backends import open_backend
+from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
@@ -78,8 +78,12 @@ class Workspace:
         }
         return frozenset(changed.ids | using)
 
+    refresh: bool = True  # False: live values from the state store, the platform untouched
+
     @cached_property
     def backend(self) -> Backend:
+        if not self.refresh:
+            return open_snapshot(self.settings, self.state)
         backend = open_backend(self.settings)
         self._opened.append(backend)
         return backend
@@ -151,6 +155,9 @@ class Workspace:
         plan.commit = self.commit
         plan.env = self.settings.env
         plan.backend = backend.name
+        plan.refreshed = self.refresh
+        plan.account = self.settings.account
+        plan.endpoint = self.settings.endpoint
         return plan
 
     def _estimator(self, request: PlanRequest) -> Estimate:

@@ -204,8 +204,8 @@ def test_regions_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(india.client.base_url) == "https://in1.api.clevertap.com"
     europe = ClevertapBackend(ClevertapConfig(account_id="A"))
     assert str(europe.client.base_url) == "https://api.clevertap.com"
-    proxy = ClevertapBackend(ClevertapConfig(account_id="A", base_url="http://proxy:8080/"))
-    assert str(proxy.client.base_url) == "http://proxy:8080"
+    proxy = ClevertapBackend(ClevertapConfig(account_id="A", base_url="https://proxy:8080/"))
+    assert str(proxy.client.base_url) == "https://proxy:8080"
     assert india.client.headers["X-CleverTap-Account-Id"] == "A"
     for backend in (india, europe, proxy):
         backend.close()

@@ -52,7 +52,7 @@ def test_update_blocked_json_and_markdown(repo: Path) -> None:
     _edit(repo, GEN_Z, "max: 27", "max: 30")
     before = run("--at", "2026-12-04T00:00:00Z", "plan", "--format", "json", cwd=repo)
     data = json.loads(before.stdout)
-    assert data["format_version"] == 1 and data["summary"]["update"] == 1
+    assert data["format_version"] == 2 and data["summary"]["update"] == 1
     [update] = data["changes"]
     assert update["changes"] == [
         {"path": "who.segment.demographics.age.max", "before": 27, "after": 30}

@@ -68,7 +68,7 @@ def test_plan_orders_changes_and_round_trips_through_json() -> None:
     ]
     assert [c.key for c in plan.blocked] == ["d"] and len(plan.applicable) == 4
     data = json.loads(json.dumps(plan.data()))
-    assert data["format_version"] == 1 and data["summary"]["blocked"] == 1
+    assert data["format_version"] == 2 and data["summary"]["blocked"] == 1
     again = Plan.from_data(data)
     assert again.data() == plan.data()
     assert replace(plan, refresh_only=True).applicable == []

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from campaign_gitops import redact
 from campaign_gitops.backends.base import (
     Actor,
     Backend,
@@ -42,9 +43,6 @@ from campaign_gitops.rules import STATUSES
 
 log = logging.getLogger(__name__)
 PASSCODE_ENV = "CLEVERTAP_PASSCODE"
-HOSTS = {"eu1": "api.clevertap.com", "in1": "in1.api.clevertap.com",
-         "sg1": "sg1.api.clevertap.com", "us1": "us1.api.clevertap.com",
-         "aps3": "aps3.api.clevertap.com", "mec1": "mec1.api.clevertap.com"}  # fmt: skip
 RETRIES_429 = 12
 RETRIES = 4
 WINDOW = timedelta(days=400)  # listed around now when nothing narrower is known
@@ -54,30 +52,44 @@ class Ambiguous(Exception):
     """The request may or may not have been carried out (timeout, connection dropped, 5xx)."""
 
 
-class _Redact(logging.Filter):
-    def __init__(self, secret: str):
-        super().__init__()
-        self.secret = secret
+def capabilities(config: ClevertapConfig) -> Capabilities:
+    return Capabilities(
+        update=False, drafts=False, labels=False, archive=False, estimate=True,
+        reports=True, approval_workflow=False, channels=frozenset(TARGET_MODES),
+        max_concurrency=config.max_concurrency, reads_specs=False,
+    )  # fmt: skip
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret and self.secret in record.getMessage():
-            record.msg, record.args = record.getMessage().replace(self.secret, "***"), None
-        return True
+
+def _passcode() -> str:
+    passcode = os.environ.get(PASSCODE_ENV, "")
+    if not passcode:
+        raise FatalError(f"set {PASSCODE_ENV} to the account's passcode (a CI secret)")
+    redact.secret(passcode)
+    if any(c.isspace() for c in passcode):  # httpx would put it, escaped, in its error
+        raise FatalError(
+            f"{PASSCODE_ENV} has whitespace ({_where_space(passcode)}); "
+            "store the secret without a trailing newline"
+        )
+    return passcode
+
+
+def _where_space(passcode: str) -> str:
+    end = "a trailing newline" if passcode.endswith("\n") else "at its end"
+    places = [
+        ("at its start", passcode[0].isspace()),
+        ("inside it", any(c.isspace() for c in passcode.strip())),
+        (end, passcode[-1].isspace()),
+    ]
+    return ", ".join(name for name, found in places if found)
 
 
 class ClevertapBackend(Backend):
     name = "clevertap"
 
     def __init__(self, config: ClevertapConfig):
-        passcode = os.environ.get(PASSCODE_ENV, "")
-        if not passcode:
-            raise FatalError(f"set {PASSCODE_ENV} to the account's passcode (a CI secret)")
-        base = config.base_url or f"https://{HOSTS[config.region]}"
-        self.capabilities = Capabilities(
-            update=False, drafts=False, labels=False, archive=False, estimate=True,
-            reports=True, approval_workflow=False, channels=frozenset(TARGET_MODES),
-            max_concurrency=config.max_concurrency, reads_specs=False,
-        )  # fmt: skip
+        passcode = _passcode()
+        base = config.url
+        self.capabilities = capabilities(config)
         self.slots = threading.BoundedSemaphore(config.max_concurrency)
         self.client = httpx.Client(
             base_url=base.rstrip("/"),
@@ -88,16 +100,11 @@ class ClevertapBackend(Backend):
                 "Content-Type": "application/json",
             },
         )
-        self.redact = _Redact(passcode)
-        for name in ("httpx", "httpcore", "campaign_gitops"):
-            logging.getLogger(name).addFilter(self.redact)
         self.windows: set[tuple[int, int]] = set()
         self.throttled = 0  # 429s seen, for the benchmark
 
     def close(self) -> None:
         self.client.close()
-        for name in ("httpx", "httpcore", "campaign_gitops"):
-            logging.getLogger(name).removeFilter(self.redact)
 
     # -- transport -----------------------------------------------------------------------
 

@@ -24,14 +24,50 @@ def load_saved(path: Path) -> Plan:
     except (OSError, ValueError) as exc:
         raise FatalError(f"{path}: not a plan file ({exc})") from exc
     version = data.get("format_version") if isinstance(data, dict) else None
+    if version == 1:
+        raise FatalError(
+            f"{path}: a plan of format_version 1 (an older campaign-gitops) cannot be applied: "
+            "it names no account and nothing protects its checksums. Plan again."
+        )
     if version != FORMAT_VERSION:
         raise FatalError(
             f"{path}: plan format_version {version!r}; this version reads {FORMAT_VERSION}"
         )
     try:
-        return Plan.from_data(data)
+        plan = Plan.from_data(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise FatalError(f"{path}: a damaged plan file ({exc})") from exc
+    if data.get("hash") != plan.content_hash():
+        raise FatalError(
+            f"{path}: the plan's content does not match its hash: the file was edited after "
+            "it was made. Plan again."
+        )
+    return plan
+
+
+def check_saved(saved: Plan, fresh: Plan) -> None:
+    """A saved plan applies only where it was made and while it still holds, exactly."""
+    if not saved.refreshed:
+        raise FatalError(
+            "the saved plan was made with --no-refresh (live values from the state store); "
+            "it cannot be applied. Plan again with a refresh."
+        )
+    if saved.env != fresh.env:
+        raise FatalError(f"the plan is for environment {saved.env!r}, not {fresh.env!r}")
+    if (saved.backend, saved.account, saved.endpoint) != (
+        fresh.backend, fresh.account, fresh.endpoint,
+    ):  # fmt: skip
+        raise FatalError(
+            f"the plan was made for {saved.backend} account {saved.account or '-'} at "
+            f"{saved.endpoint}, not {fresh.backend} account {fresh.account or '-'} at "
+            f"{fresh.endpoint}; nothing was applied"
+        )
+    stale = stale_items(saved, fresh)
+    if not stale and saved.content_hash() != fresh.content_hash():
+        stale = ["the changes differ from the saved plan's (see the new plan)"]
+    if stale:
+        items = "\n".join(f"  - {item}" for item in stale)
+        raise FatalError(f"the saved plan is stale; nothing was applied:\n{items}\nPlan again.")
 
 
 def _confirm(plan: Plan) -> None:
@@ -150,12 +186,7 @@ def _apply_locked(
         )
     fresh = workspace.plan(request)
     if saved is not None:
-        if saved.env != fresh.env:
-            raise FatalError(f"the plan is for environment {saved.env!r}, not {fresh.env!r}")
-        stale = stale_items(saved, fresh)
-        if stale:
-            items = "\n".join(f"  - {item}" for item in stale)
-            raise FatalError(f"the saved plan is stale; nothing was applied:\n{items}\nPlan again.")
+        check_saved(saved, fresh)
     if fresh.blocked:
         show(fresh, "text")
         raise FatalError(

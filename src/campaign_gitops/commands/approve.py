@@ -1,32 +1,62 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
-from campaign_gitops.approval import Approval
 from campaign_gitops.approval import check as check_pr
 from campaign_gitops.config import Settings
 from campaign_gitops.github import GitHub, GitHubError, context
-from campaign_gitops.plan import Plan
+from campaign_gitops.gitrepo import Repo
+from campaign_gitops.pullrequest import for_pull_request
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 
-def approval_of(plan: Plan, settings: Settings, pr: int | None) -> Approval:
-    ctx = context(pr)
-    if ctx.pr is None:
-        raise GitHubError("no pull request: run on a pull_request event or pass --pr")
-    github = GitHub(ctx)
+def _pull_of(github: GitHub, pr: int | None, sha: str | None) -> int:
+    if pr is not None:
+        return pr
+    if sha is not None:
+        for pull in github.pulls_for_commit(sha):
+            if pull.get("state") == "open" and pull["head"]["sha"] == sha:
+                return int(pull["number"])
+    raise GitHubError("no pull request: run on a pull_request event or pass --pr")
+
+
+def check(
+    settings: Settings,
+    request: PlanRequest,
+    pr: int | None,
+    ref: str | None,
+    base: str | None = None,
+    refresh: bool = True,
+) -> int:
+    """With `ref`, the pull request's files are data at `ref` and everything trusted (the
+    policy, the endpoints) comes from its base commit: `base`, or the pull request's own."""
+    github = GitHub(context(pr))
     try:
-        return check_pr(github, ctx.pr, settings.raw.approval.approvers, plan.reviews)
+        sha = Repo(settings.root).resolve(ref).sha if ref is not None else None
+        number = _pull_of(github, github.ctx.pr, sha)
+        notices: list[str] = []
+        if sha is not None:
+            pull = github.pull(number)
+            if pull["head"]["sha"] != sha:
+                raise GitHubError(
+                    f"{ref} ({sha[:12]}) is not the head of pull request #{number} "
+                    f"({str(pull['head']['sha'])[:12]}); check the head"
+                )
+            base = base or str(pull["base"]["sha"])
+            settings, notices = for_pull_request(settings, sha, base)
+        workspace = Workspace(settings, sha, refresh=refresh)
+        try:
+            if sha is not None and base is not None:
+                request = replace(request, only=workspace.changed_since(base))
+            plan = workspace.plan(request)
+        finally:
+            workspace.close()
+        result = check_pr(github, number, settings.raw.approval.approvers, plan.reviews)
     finally:
         github.close()
-
-
-def check(settings: Settings, request: PlanRequest, pr: int | None, ref: str | None) -> int:
-    workspace = Workspace(settings, ref)
-    try:
-        plan = workspace.plan(request)
-    finally:
-        workspace.close()
-    result = approval_of(plan, settings, pr)
+    for notice in notices:
+        click.echo(notice)
     click.echo(result.explain(settings.raw.approval.approvers))
     return 0 if result.ok else 1

@@ -9,6 +9,7 @@ import click
 from campaign_gitops import render
 from campaign_gitops.config import Settings
 from campaign_gitops.plan import Plan
+from campaign_gitops.pullrequest import for_pull_request
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 
@@ -57,14 +58,19 @@ def plan(
     changed_since: str | None = None,
     post_comment: bool = False,
     pr: int | None = None,
+    refresh: bool = True,
 ) -> int:
-    workspace = Workspace(settings, ref)
+    notices: list[str] = []
+    if ref is not None and changed_since is not None:  # a pull request's plan
+        settings, notices = for_pull_request(settings, ref, changed_since)
+    workspace = Workspace(settings, ref, refresh=refresh)
     try:
         if changed_since is not None:
             request = replace(request, only=workspace.changed_since(changed_since))
         result = workspace.plan(request)
     finally:
         workspace.close()
+    result.notices = notices
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render.as_json(result) + "\n")

@@ -8,10 +8,12 @@ import zlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from campaign_gitops import redact
 from campaign_gitops.errors import FatalError
 from campaign_gitops.state.base import LockHeld, LockInfo
 from campaign_gitops.state.sql import SqlState
@@ -19,14 +21,40 @@ from campaign_gitops.state.sql import SqlState
 LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # one advisory lock per database
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+def redacted(conninfo: str) -> str:
+    """The connection string (a URL or libpq's key=value form) without its password, for
+    messages; the password, wherever it was (user:password@, ?password=, password=), is
+    registered as a secret."""
+    try:
+        password = conninfo_to_dict(conninfo).get("password")
+    except psycopg.Error:
+        return "(a connection string libpq cannot parse)"
+    if not password:
+        return conninfo
+    redact.secret(str(password))
+    if "://" not in conninfo:
+        return make_conninfo(conninfo, password=redact.MASK)
+    parts = urlsplit(conninfo)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:{redact.MASK}@{host}"
+    query = [(k, redact.MASK if k == "password" else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
+
+
+def _parsed(conninfo: str) -> None:
+    """libpq's parse errors quote the fragment they trip on, which may be the password: only
+    an unknown keyword is shown."""
+    try:
+        conninfo_to_dict(conninfo)
+    except psycopg.Error as exc:
+        reason = str(exc).strip()
+        shown = reason if reason.startswith("invalid connection option") else "not shown"
+        raise FatalError(
+            "the PostgreSQL state store's connection string cannot be parsed "
+            f"({shown}): check its quoting, and percent-encoding in a URL"
+        ) from None
 
 
 class PostgresState(SqlState):
@@ -34,13 +62,14 @@ class PostgresState(SqlState):
     SERIAL = "BIGSERIAL PRIMARY KEY"
 
     def __init__(self, url: str):
+        _parsed(url)
+        where = redacted(url)
         try:
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            reason = str(exc).replace(url, redacted(url)).strip().splitlines()[0]
-            raise FatalError(
-                f"cannot reach the PostgreSQL state store at {redacted(url)}: {reason}"
-            ) from None
+            reason = redact.text(str(exc).replace(url, where)).strip().splitlines()[0]
+            message = f"cannot reach the PostgreSQL state store at {where}: {reason}"
+            raise FatalError(message) from None
         with self.db.transaction():  # two first applies must not both create the tables
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
             self._create_tables()
