@@ -119,6 +119,8 @@ class Applier:
         commit: str | None = None,
         author: str | None = None,
         pull_request: int | None = None,
+        merged_by: str | None = None,
+        approvers: tuple[str, ...] = (),
         continue_on_error: bool = False,
         as_creator: frozenset[str] = frozenset(),
     ):
@@ -129,6 +131,8 @@ class Applier:
         self.commit = commit
         self.author = author
         self.pull_request = pull_request
+        self.merged_by = merged_by
+        self.approvers = approvers
         self.as_creator = as_creator  # unapproved: the platform's workflow sends these for approval
         self.continue_on_error = continue_on_error
         self.lock = threading.RLock()
@@ -230,6 +234,8 @@ class Applier:
                 self.commit,
                 self.pull_request,
                 author=self.author,
+                merged_by=self.merged_by,
+                approvers=self.approvers,
             )
         )
         return live.platform_id

@@ -319,16 +319,22 @@ def approval() -> None:
     "the base (default: the work tree, with its own config).",
 )
 @click.option("--base", metavar="REF", help="With --ref: the base (default: the pull request's).")
+@click.option(
+    "--status",
+    is_flag=True,
+    help="Also set the commit status campaign-gitops/approval on the head (require it).",
+)
 @refresh_option
 @env_option
 @pass_ctx
 def approval_check(
-    ctx: Context, pr: int | None, ref: str | None, base: str | None, refresh: bool
+    ctx: Context, pr: int | None, ref: str | None, base: str | None, refresh: bool, status: bool
 ) -> None:
     """Pass only when an approver other than the author approved the head commit."""
     from campaign_gitops.commands.approve import check
 
-    raise SystemExit(check(ctx.settings, _request(ctx, False, False), pr, ref, base, refresh))
+    request = _request(ctx, False, False)
+    raise SystemExit(check(ctx.settings, request, pr, ref, base, refresh, status))
 
 
 def _duration(text: str) -> float:
@@ -353,9 +359,10 @@ def _duration(text: str) -> float:
     help="How long to wait for another apply's lock.",
 )
 @click.option(
-    "--pr",
-    type=int,
-    help="Verify this pull request's approval (in Actions: found from the commit).",
+    "--merged",
+    is_flag=True,
+    help="Apply main's merged pull requests since the apply cursor, each under its own "
+    "approval (the default in GitHub Actions).",
 )
 @pass_ctx
 def apply(
@@ -366,7 +373,7 @@ def apply(
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: str,
-    pr: int | None,
+    merged: bool,
 ) -> None:
     """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
     from campaign_gitops.commands.apply import apply as run
@@ -379,7 +386,7 @@ def apply(
             auto_approve=auto_approve,
             continue_on_error=continue_on_error,
             lock_timeout=_duration(lock_timeout),
-            pr=pr,
+            merged=merged,
         )
     )
 
@@ -441,6 +448,19 @@ def state_show(ctx: Context, campaign_id: str) -> None:
     raise SystemExit(show(ctx.settings, campaign_id))
 
 
+@state.command("set-applied")
+@click.argument("commit")
+@click.option("--by", help="Who records it (default: the git user).")
+@click.option("--note", default="", help="Why, for the record.")
+@env_option
+@pass_ctx
+def state_set_applied(ctx: Context, commit: str, by: str | None, note: str) -> None:
+    """Take COMMIT of main as applied: the next apply on main starts after it."""
+    from campaign_gitops.gate import set_applied
+
+    raise SystemExit(set_applied(ctx.settings, commit, by, note))
+
+
 @state.command("unlock")
 @click.argument("lock_id")
 @env_option
@@ -450,6 +470,29 @@ def state_unlock(ctx: Context, lock_id: str) -> None:
     from campaign_gitops.commands.state import unlock
 
     raise SystemExit(unlock(ctx.settings, lock_id))
+
+
+@state.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@env_option
+@pass_ctx
+def state_export(ctx: Context, file: str) -> None:
+    """Write the whole state store (not the lock) to FILE as JSON; '-' is standard output."""
+    from campaign_gitops.commands.state import export
+
+    raise SystemExit(export(ctx.settings, file))
+
+
+@state.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--replace", is_flag=True, help="Replace a state store that is not empty.")
+@env_option
+@pass_ctx
+def state_import(ctx: Context, file: str, replace: bool) -> None:
+    """Replace the state store's content with FILE, an export, in one transaction."""
+    from campaign_gitops.commands.state import import_
+
+    raise SystemExit(import_(ctx.settings, file, replace))
 
 
 @cli.group()
@@ -468,7 +511,12 @@ def platform_seed(ctx: Context, users: int, seed_value: int) -> None:
     raise SystemExit(seed(ctx.settings, ctx.at, users, seed_value))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, commands_stopped: bool = False) -> int:
+    from campaign_gitops import ci
+
+    if ci.in_actions() and not commands_stopped and not ci.annotations_only(argv):
+        with ci.stop_commands():  # no line of campaign data can act as a workflow command
+            return main(argv, commands_stopped=True)
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="campaign-gitops", standalone_mode=False)

@@ -4,6 +4,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from campaign_gitops.ci import command
+
 PathPart = str | int
 
 
@@ -37,8 +39,7 @@ class Problem:
 
     def github(self) -> str:
         text = (f"{self.path}: " if self.path else "") + f"{self.message} [{self.code}]"
-        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error file={self.file},line={self.line or 1},col={self.col or 1}::{text}"
+        return command("error", text, file=self.file, line=self.line or 1, col=self.col or 1)
 
 
 class ValidationFailed(FatalError):

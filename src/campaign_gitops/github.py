@@ -1,5 +1,6 @@
-"""GitHub over its REST API: pull requests, reviews, team membership, the plan comment.
-httpx and the token stay inside this module; the token never appears in a message."""
+"""GitHub over its REST API: pull requests and their commits, reviews, users, repository
+permissions, team membership, the plan comment. httpx and the token stay inside this module; the
+token never appears in a message."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -16,6 +18,15 @@ from campaign_gitops.errors import FatalError
 
 API_VERSION = "2022-11-28"
 RETRIES = 3
+PULL_COMMITS_LISTED = 250  # "Lists a maximum of 250 commits for a pull request."
+# The identity the Actions GITHUB_TOKEN acts as. A GitHub App's installation token acts as
+# "<app slug>[bot]": set CAMPAIGN_GITOPS_BOT_LOGIN to it.
+BOT_LOGIN = "github-actions[bot]"
+BOT_LOGIN_ENV = "CAMPAIGN_GITOPS_BOT_LOGIN"
+TEAM_TOKEN_HINT = (
+    "team approvers need a token that can read team membership (a GitHub App's installation "
+    "token with Members: read); the Actions GITHUB_TOKEN cannot, so the check fails closed"
+)
 
 
 class GitHubError(FatalError):
@@ -91,33 +102,43 @@ class GitHub:
                     time.sleep(0.2 * 2**attempt)
                     continue
                 raise GitHubError(f"GitHub {method} {path}: {type(exc).__name__}") from None
-            retry = response.status_code == 429 or (safe and response.status_code >= 500)
+            limited = _rate_limited(response)
+            retry = limited or (safe and response.status_code >= 500)
             if retry and attempt + 1 < RETRIES:
-                time.sleep(min(float(response.headers.get("Retry-After", 0.2 * 2**attempt)), 5))
+                time.sleep(_retry_after(response, 0.2 * 2**attempt))
                 continue
             return response
         raise AssertionError("unreachable")
 
+    def _fail(self, method: str, path: str, response: httpx.Response) -> GitHubError:
+        message = response.json().get("message", "") if _is_json(response) else ""
+        if _rate_limited(response):
+            message = f"rate limited ({message})" if message else "rate limited"
+        return GitHubError(
+            f"GitHub {method} {path}: HTTP {response.status_code} {message}".rstrip()
+        )
+
     def _json(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kw: Any) -> Any:
         response = self._request(method, path, **kw)
         if response.status_code not in ok:
-            message = response.json().get("message", "") if _is_json(response) else ""
-            raise GitHubError(
-                f"GitHub {method} {path}: HTTP {response.status_code} {message}".rstrip()
-            )
+            raise self._fail(method, path, response)
         return response.json()
 
-    def _pages(self, path: str) -> list[Any]:
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every page of a list, following the Link header's next URL (only ever on the API's
+        own host: the token goes with it)."""
         items: list[Any] = []
         url: str | None = path
-        params: dict[str, Any] | None = {"per_page": 100}
+        query: dict[str, Any] | None = {**(params or {}), "per_page": 100}
         while url:
-            response = self._request("GET", url, params=params)
+            response = self._request("GET", url, params=query)
             if response.status_code != 200:
-                raise GitHubError(f"GitHub GET {path}: HTTP {response.status_code}")
+                raise self._fail("GET", path, response)
             items.extend(response.json())
             url = response.links.get("next", {}).get("url")
-            params = None  # the next link carries them
+            if url and _origin(httpx.URL(url)) != _origin(self.client.base_url):
+                raise GitHubError(f"GitHub GET {path}: the next page is on another host")
+            query = None  # the next link carries them
         return items
 
     @property
@@ -128,24 +149,97 @@ class GitHub:
         data: dict[str, Any] = self._json("GET", f"{self._repo}/pulls/{number}")
         return data
 
+    def pulls_closed(self, base: str) -> list[dict[str, Any]]:
+        """The closed pull requests into `base`, merged or not (`merged_at` tells), newest
+        created first. List items carry no merged_by and no commit count: use pull()."""
+        return self._pages(f"{self._repo}/pulls", {"state": "closed", "base": base})
+
+    def pull_commits(self, number: int) -> list[dict[str, Any]]:
+        """The pull request's commits, oldest first. Each has `sha`, `commit.author` and
+        `commit.committer` ({name, email, date}, as git recorded them) and `author` and
+        `committer`: the GitHub accounts of those emails, or None when GitHub cannot map one."""
+        commits = self._pages(f"{self._repo}/pulls/{number}/commits")
+        if len(commits) >= PULL_COMMITS_LISTED:  # GitHub lists at most 250 of them
+            total = int(self.pull(number).get("commits") or 0)
+            if total > len(commits):
+                raise GitHubError(
+                    f"pull request #{number} has {total} commits; GitHub lists only "
+                    f"{len(commits)} of them"
+                )
+        return commits
+
     def reviews(self, number: int) -> list[dict[str, Any]]:
         return self._pages(f"{self._repo}/pulls/{number}/reviews")
 
-    def pulls_for_commit(self, sha: str) -> list[dict[str, Any]]:
-        return self._pages(f"{self._repo}/commits/{sha}/pulls")
+    def pulls_for_commit(
+        self, sha: str, retries: int = 3, backoff: float = 1.0
+    ) -> list[dict[str, Any]]:
+        """The pull requests of a commit: the merged one that brought it to the default
+        branch, else open (and merged) ones whose commits include it. Right after a merge
+        GitHub may not know the association yet and answer []: an empty answer is asked again
+        `retries` times, after backoff, 2 x backoff, ... seconds."""
+        for attempt in range(retries + 1):
+            pulls = self._pages(f"{self._repo}/commits/{_seg(sha)}/pulls")
+            if pulls or attempt == retries:
+                return pulls
+            time.sleep(backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def user(self, login: str) -> dict[str, Any]:
+        """A GitHub account: {login, id, type ("User", "Bot", "Organization"), ...}."""
+        path = f"/users/{_seg(login)}"
+        response = self._request("GET", path)
+        if response.status_code == 404:
+            raise GitHubError(f"GitHub has no user {login!r}")
+        if response.status_code != 200:
+            raise self._fail("GET", path, response)
+        data: dict[str, Any] = response.json()
+        return data
+
+    def permission(self, login: str) -> str:
+        """`login`'s permission on the repository: "admin", "write", "read" or "none"
+        (GitHub reports the maintain role as write and triage as read)."""
+        path = f"{self._repo}/collaborators/{_seg(login)}/permission"
+        response = self._request("GET", path)
+        if response.status_code == 404:
+            raise GitHubError(f"GitHub has no user {login!r}")
+        if response.status_code != 200:
+            raise self._fail("GET", path, response)
+        return str(response.json().get("permission") or "none")
 
     def is_team_member(self, org: str, team: str, login: str) -> bool:
-        response = self._request("GET", f"/orgs/{org}/teams/{team}/memberships/{login}")
+        path = f"/orgs/{_seg(org)}/teams/{_seg(team)}/memberships/{_seg(login)}"
+        response = self._request("GET", path)
         if response.status_code == 404:
             return False
+        if response.status_code == 403 and not _rate_limited(response):
+            raise GitHubError(f"GitHub team {org}/{team}: HTTP 403: {TEAM_TOKEN_HINT}")
         if response.status_code != 200:
-            raise GitHubError(f"GitHub team {org}/{team}: HTTP {response.status_code}")
+            raise self._fail("GET", path, response)
         return bool(response.json().get("state") == "active")
 
-    def upsert_comment(self, number: int, body: str, marker: str) -> tuple[str, int]:
-        """One comment per pull request, found by its hidden marker: created once, then updated."""
+    def set_status(self, sha: str, state: str, context: str, description: str) -> None:
+        """A commit status on `sha` (success, failure, pending or error): what branch
+        protection can require. GitHub keeps descriptions to 140 characters."""
+        self._json(
+            "POST",
+            f"{self._repo}/statuses/{_seg(sha)}",
+            ok=(201,),
+            json={"state": state, "context": context, "description": description[:140]},
+        )
+
+    def upsert_comment(
+        self, number: int, body: str, marker: str, bot_login: str | None = None
+    ) -> tuple[str, int]:
+        """One comment per pull request, found by its hidden marker: created once, then updated.
+        Only a comment the bot wrote counts (anyone can paste the marker into theirs, and a
+        token with write access could edit it): marker, user.login == `bot_login` (default
+        $CAMPAIGN_GITOPS_BOT_LOGIN, else github-actions[bot]) and user.type == "Bot"."""
+        bot = (bot_login or os.environ.get(BOT_LOGIN_ENV) or BOT_LOGIN).lower()
         for comment in self._pages(f"{self._repo}/issues/{number}/comments"):
-            if marker in (comment.get("body") or ""):
+            user = comment.get("user") or {}
+            mine = str(user.get("login") or "").lower() == bot and user.get("type") == "Bot"
+            if mine and marker in (comment.get("body") or ""):
                 self._json(
                     "PATCH", f"{self._repo}/issues/comments/{comment['id']}", json={"body": body}
                 )
@@ -154,6 +248,41 @@ class GitHub:
             "POST", f"{self._repo}/issues/{number}/comments", ok=(201,), json={"body": body}
         )
         return "created", int(made["id"])
+
+
+def _origin(url: httpx.URL) -> tuple[str, bytes]:
+    return url.scheme, url.netloc
+
+
+def _seg(value: str) -> str:
+    """One path segment: a login, a team slug or a SHA can never reach another endpoint."""
+    return quote(value, safe="")
+
+
+def _rate_limited(response: httpx.Response) -> bool:
+    """Over a rate limit: 429, or 403 with x-ratelimit-remaining 0 or a retry-after."""
+    # https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+    if response.status_code == 429:
+        return True
+    headers = response.headers
+    return response.status_code == 403 and (
+        headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+    )
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """retry-after seconds, else until x-ratelimit-reset, else `default`; at most 5 seconds
+    (a longer wait is better reported than slept through)."""
+    headers = response.headers
+    wait = default
+    try:
+        if "retry-after" in headers:
+            wait = float(headers["retry-after"])
+        elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+            wait = float(headers["x-ratelimit-reset"]) - time.time()
+    except ValueError:
+        pass
+    return min(max(wait, 0.0), 5.0)
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -150,6 +150,30 @@ class Repo:
                 )
         return out
 
+    def first_parent(self, since: str, until: str) -> list[str]:
+        """main's own history: the first-parent commits after `since` up to `until`, oldest
+        first (a merge commit stands for its whole pull request)."""
+        import git
+
+        try:
+            out = self.repo.git.rev_list("--first-parent", "--reverse", f"{since}..{until}")
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot walk {since}..{until}: {exc.stderr.strip()}") from exc
+        return [line for line in str(out).split() if line]
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return bool(self.repo.is_ancestor(self._commit(older), self._commit(newer)))
+
+    def parents(self, ref: str) -> list[str]:
+        return [p.hexsha for p in self._commit(ref).parents]
+
+    def user(self) -> str | None:
+        """The configured git user, "Name <email>"."""
+        reader = self.repo.config_reader()
+        name = reader.get_value("user", "name", default="")
+        email = reader.get_value("user", "email", default="")
+        return f"{name} <{email}>" if name or email else None
+
     def is_dirty(self) -> bool:
         return self.repo.is_dirty(untracked_files=True)
 

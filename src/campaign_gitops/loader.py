@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
@@ -17,7 +17,14 @@ from pydantic_core.core_schema import ErrorType
 from campaign_gitops import schema, yamlio
 from campaign_gitops.errors import PathPart, Problem, ValidationFailed, dotted
 from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, Label, LabelsFile
-from campaign_gitops.models.common import DURATION_RE, LABEL_PATTERN
+from campaign_gitops.models.common import (
+    DURATION_RE,
+    LABEL_PATTERN,
+    TEXT_ALLOWS,
+    TEXT_PATTERN,
+    control_character,
+    printable,
+)
 
 BUILTIN_ERRORS = frozenset(get_args(ErrorType))
 LABEL_RE = re.compile(LABEL_PATTERN)
@@ -58,9 +65,45 @@ _PATTERN_MESSAGES = {
 }
 
 
+def _control_message(value: str, char: str, rule: str) -> str:
+    at = value.index(char)
+    shown = value if len(value) <= 60 else value[max(0, at - 25) : at + 25]
+    return f"{shown!r} holds the control character U+{ord(char):04X}; {rule}"
+
+
+def _control_problem(source: Source, path: list[PathPart], error: Any, kind: str) -> Problem | None:
+    """A control character gets its own code whichever rule caught it, and a message that
+    names it: it is invisible in an editor."""
+    keys: list[Any] = []
+    if kind == "AdditionalProperties":
+        keys = list(getattr(error.kind, "unexpected", []))
+    elif kind == "PropertyNames":
+        keys = [error.kind.error.instance]
+    for key in keys:
+        char = control_character(str(key))
+        if char is not None:
+            message = "key " + _control_message(str(key), char, "a key is one line of text")
+            return source.problem([*path, str(key)], message, "control-character", at_key=True)
+    if kind not in ("Pattern", "AnyOf"):
+        return None
+    text = getattr(error.kind, "pattern", "") == TEXT_PATTERN
+    rule = "text may hold tabs and line breaks only" if text else "this field is one line of text"
+    allowed = TEXT_ALLOWS if text else ""
+    values = error.instance if isinstance(error.instance, list) else [error.instance]
+    for index, value in enumerate(values):
+        char = control_character(value, allowed) if isinstance(value, str) else None
+        if char is not None:
+            where = [*path, index] if values is error.instance else path
+            return source.problem(where, _control_message(value, char, rule), "control-character")
+    return None
+
+
 def _schema_problem(source: Source, error: Any) -> Problem:
     path: list[PathPart] = list(error.instance_path)
     kind = type(error.kind).__name__
+    control = _control_problem(source, path, error, kind)
+    if control is not None:
+        return control
     message, code = error.message, kind.lower()
     if kind == "AdditionalProperties":
         unexpected = list(getattr(error.kind, "unexpected", []))
@@ -176,14 +219,18 @@ class _Parsed:
 
 def load_campaign(source: Source, problems: list[Problem]) -> _Parsed:
     stem = PurePosixPath(source.file).stem
+    char = control_character(source.file)
+    if char is not None:
+        message = f"the file name holds the control character U+{ord(char):04X}; rename the file"
+        problems.append(Problem(source.file, 0, 0, "", message, "control-character"))
     data = _parse(source, problems)
     if data is None:
         return _Parsed(source, None, [])
     raw_id = data.get("id") if isinstance(data.get("id"), str) else stem
-    parsed = _Parsed(source, raw_id if ID_RE.match(raw_id) else None, _strings(data, "labels"))
+    parsed = _Parsed(source, raw_id if ID_RE.fullmatch(raw_id) else None, _strings(data, "labels"))
     schema_ok = _check(source, data, "campaign", problems)
     spec = _build_model(source, data, CAMPAIGN_ADAPTER.validate_python, 1, schema_ok, problems)
-    if "id" not in data and not ID_RE.match(stem):
+    if "id" not in data and not ID_RE.fullmatch(stem):
         problems.append(
             source.problem(
                 [],
@@ -253,7 +300,7 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
                 continue
             owners[parsed.id] = source.file
         for index, name in enumerate(parsed.labels):
-            if name not in known and LABEL_RE.match(name):
+            if name not in known and LABEL_RE.fullmatch(name):
                 problems.append(
                     source.problem(
                         ["labels", index],
@@ -264,9 +311,19 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
         if parsed.doc is not None:
             desired.campaigns[parsed.id or ""] = parsed.doc
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(map(_printable, problems))
     desired.labels = labels
     return desired
+
+
+def _printable(problem: Problem) -> Problem:
+    """Problems quote file names, keys and values: escaped, none can start a line of output."""
+    return replace(
+        problem,
+        file=printable(problem.file),
+        path=printable(problem.path),
+        message=printable(problem.message),
+    )
 
 
 def campaign_files(root: Path, campaigns_dir: Path) -> list[Path]:
@@ -303,7 +360,7 @@ def decode(file: str, data: bytes) -> Source:
             f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
             "encoding",
         )
-        raise ValidationFailed([problem]) from exc
+        raise ValidationFailed([_printable(problem)]) from exc
 
 
 def read_worktree(root: Path, campaigns_dir: Path, labels_file: Path) -> Desired:

@@ -185,6 +185,11 @@ class Drift:
         }
 
 
+def file_hash(data: dict[str, Any]) -> str:
+    """Over everything a plan file says but its version and this hash: an edit shows."""
+    return checksum({k: v for k, v in data.items() if k not in ("format_version", "hash")})
+
+
 @dataclass
 class Plan:
     at: datetime
@@ -275,9 +280,11 @@ class Plan:
         )
 
     def data(self) -> dict[str, Any]:
+        data = self._data()
+        return {"format_version": FORMAT_VERSION, "hash": file_hash(data), **data}
+
+    def _data(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "hash": self.content_hash(),
             "at": self.at.isoformat(),
             "commit": self.commit,
             "env": self.env,
@@ -295,6 +302,7 @@ class Plan:
             "notices": self.notices,
             "account": self.account,
             "endpoint": self.endpoint,
+            "review_digest": self.review_digest(),
         }
 
     @classmethod

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from typing import Any
 
 import click
 
+from campaign_gitops.ci import fence
+from campaign_gitops.models.common import printable
 from campaign_gitops.plan import (
     APPROVAL,
     BLOCKED,
@@ -54,6 +58,28 @@ def _headline(plan: Plan) -> str:
     return ", ".join(parts)
 
 
+def preamble(plan: Plan) -> list[str]:
+    """What to know before reading the changes: where they would go, where live values come
+    from, and what of a pull request does not apply to its own plan."""
+    lines = list(plan.notices)
+    if plan.endpoint and plan.backend == "clevertap" and not _official(plan.endpoint):
+        lines.append(f"endpoint: {plan.endpoint} (not a CleverTap host: base_url is set)")
+    if not plan.refreshed:
+        lines.append(
+            "not refreshed from the platform: live values are the state store's last-applied "
+            "specs; the apply on main refreshes and judges every change again"
+        )
+    return lines
+
+
+def _official(endpoint: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from campaign_gitops.config import HOSTS
+
+    return urlsplit(endpoint).hostname in HOSTS.values()
+
+
 def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     if plan.refresh_only:
@@ -72,10 +98,15 @@ def summary_line(plan: Plan) -> str:
 
 
 def text(plan: Plan, colour: bool) -> str:
+    # Every line passes through printable() before colour is added: no string from a file or
+    # the platform can start a line of its own.
     def paint(s: str, symbol: str, bold: bool = False) -> str:
+        s = printable(s)
         return click.style(s, fg=COLOURS.get(symbol), bold=bold) if colour else s
 
-    lines = [f"campaign-gitops plan ({_headline(plan)})", ""]
+    lines = [printable(f"campaign-gitops plan ({_headline(plan)})"), ""]
+    if preamble(plan):
+        lines += [printable(f"Note: {note}") for note in preamble(plan)] + [""]
     if plan.refresh_only:
         lines += ["Refresh only: drift is reported, no change is planned.", ""]
     for change in [] if plan.refresh_only else plan.changes:
@@ -83,24 +114,30 @@ def text(plan: Plan, colour: bool) -> str:
         if change.verdict in (BLOCKED, MANUAL):
             mark, word = ("!", "BLOCKED") if change.verdict == BLOCKED else ("?", "MANUAL")
             lines.append(paint(f"  {mark} {change.title}{_detail(change)}: {word}", "-", bold=True))
-            lines.append(f"      why:    {change.reason}")
-            lines.append(f"      remedy: {change.remedy}")
+            lines.append(printable(f"      why:    {change.reason}"))
+            lines.append(printable(f"      remedy: {change.remedy}"))
         else:
             note = "  (the platform sends it for approval)" if change.verdict == APPROVAL else ""
             lines.append(paint(f"  {symbol:>3} {change.title}{_detail(change)}", symbol) + note)
             if change.reason:
-                lines.append(f"      {change.reason}")
+                lines.append(printable(f"      {change.reason}"))
             if change.review:
-                lines.append(f"      {review_note(change, plan)}")
-        for fc in getattr(change, "changes", ()):
-            lines.append(f"      {fc.path}: {_value(fc.before)} -> {_value(fc.after)}")
+                lines.append(printable(f"      {review_note(change, plan)}"))
+        lines += [printable(f"      {line}") for line in _field_lines(change)]
     if plan.drift:
         lines += ["", "Drift (changed on the platform, not in git):"]
-        lines += [_drift_line(d) for d in plan.drift]
+        lines += [printable(_drift_line(d)) for d in plan.drift]
     if lines[-1]:
         lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines)
+
+
+def _field_lines(change: Change) -> list[str]:
+    return [
+        f"{fc.path}: {_value(fc.before)} -> {_value(fc.after)}"
+        for fc in getattr(change, "changes", ())
+    ]
 
 
 def review_note(change: Change, plan: Plan) -> str:
@@ -119,23 +156,54 @@ def as_json(plan: Plan) -> str:
 
 
 MARKER = "<!-- campaign-gitops plan -->"
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def md_text(text: str) -> str:
+    """A string from a file or the platform, as markdown text: one line, no html, no markdown
+    structure (links, images, emphasis, table cells, code), no @mention."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(printable(text), quote=False))
+    return escaped.replace("@", "@&#8203;")
+
+
+def md_html(text: str) -> str:
+    """The same, inside raw html (a <summary>), where markdown is not parsed."""
+    return html.escape(printable(text)).replace("@", "@&#8203;")
+
+
+def md_code(text: str) -> str:
+    """An inline code span no backtick in `text` can close."""
+    text = printable(text)
+    marks = "`" * (max((len(r) for r in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{marks}{pad}{text}{pad}{marks}"
+
+
+def md_prose(text: str) -> str:
+    """Our own sentences, whose `backticked` parts are code, with data inside: each part
+    escaped as what it is."""
+    parts = text.split("`")
+    return "".join(md_code(p) if i % 2 else md_text(p) for i, p in enumerate(parts) if p)
 
 
 def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     counts = plan.summary()
-    head = [MARKER, f"### campaign-gitops plan ({_headline(plan)})", ""]
+    head = [MARKER, f"### campaign-gitops plan ({md_text(_headline(plan))})", ""]
+    head += [f"> **{md_text(note)}**" for note in preamble(plan)]
+    head += [f"Review digest: `{plan.review_digest()}`", ""]
     head += ["| change | count |", "|---|---:|"]
     head += [f"| {k} | {n} |" for k, n in counts.items() if n] or ["| none | 0 |"]
     head += ["", f"**{summary_line(plan)}**", ""]
     blocked = [c for c in plan.changes if c.verdict == BLOCKED]
     if blocked:
         head.append("#### ⛔ Blocked")
-        head += [f"- `{c.title}`: {c.reason}. Remedy: {c.remedy}." for c in blocked]
+        head += [_md_item(c.title, c.reason, c.remedy) for c in blocked]
         head.append("")
     manual = [c for c in plan.changes if c.verdict == MANUAL]
     if manual:
         head.append("#### ✋ Manual: the platform's API cannot do these")
-        head += [f"- `{c.title}`: {c.reason}. Remedy: {c.remedy}." for c in manual]
+        head += [_md_item(c.title, c.reason, c.remedy) for c in manual]
         head.append("")
     approvals = [c for c in plan.changes if c.verdict == APPROVAL or c.review]
     if approvals:
@@ -144,7 +212,7 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
             notes = [review_note(c, plan)] if c.review else []
             if c.verdict == APPROVAL:
                 notes.append(c.reason or "the platform sends it for approval")
-            head.append(f"- `{c.title}`: {'; '.join(notes)}")
+            head.append(_md_item(c.title, "; ".join(notes)))
         head.append("")
     blocks = [_md_change(c) for c in plan.changes if c.verdict not in (BLOCKED, MANUAL)]
     blocks += [_md_drift(d) for d in plan.drift]
@@ -161,21 +229,24 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     return out
 
 
+def _md_item(title: str, reason: str, remedy: str | None = None) -> str:
+    tail = "" if remedy is None else f". Remedy: {md_prose(remedy)}."
+    return f"- {md_code(title)}: {md_prose(reason)}{tail}"
+
+
 def _md_change(change: Change) -> str:
     note = " (needs approval)" if change.verdict == APPROVAL or change.review else ""
-    title = f"<code>{change.SYMBOL} {change.title}</code>{_detail(change)}{note}"
-    details = [
-        f"{fc.path}: {_value(fc.before)} -> {_value(fc.after)}"
-        for fc in getattr(change, "changes", ())
-    ]
+    name, detail = f"{change.SYMBOL} {change.title}", _detail(change)
+    details = _field_lines(change)
     if not details:
-        return f"- {title}"
-    body = "\n".join(details).replace("```", "ʼʼʼ")
-    return f"<details><summary>{title}</summary>\n\n```\n{body}\n```\n</details>\n"
+        return f"- <code>{md_text(name)}</code>{md_text(detail)}{note}"
+    # <details> starts an html block: markdown is not parsed up to the blank line
+    title = f"<code>{md_html(name)}</code>{md_html(detail)}{note}"
+    body = fence("\n".join(printable(line) for line in details))
+    return f"<details><summary>{title}</summary>\n\n{body}</details>\n"
 
 
 def _md_drift(d: Drift) -> str:
-    return (
-        f"<details><summary>drift: {d.campaign} {d.path}</summary>\n\n"
-        f"```\n{_drift_line(d)}\n```\n</details>\n"
-    )
+    summary = md_html(f"drift: {d.campaign} {d.path}")
+    body = fence(printable(_drift_line(d)))
+    return f"<details><summary>{summary}</summary>\n\n{body}</details>\n"

@@ -79,6 +79,7 @@ class Workspace:
         return frozenset(changed.ids | using)
 
     refresh: bool = True  # False: live values from the state store, the platform untouched
+    shared_state: StateStore | None = None  # a store already open (and locked) by the caller
 
     @cached_property
     def backend(self) -> Backend:
@@ -90,6 +91,8 @@ class Workspace:
 
     @cached_property
     def state(self) -> StateStore:
+        if self.shared_state is not None:
+            return self.shared_state
         state = open_state(self.settings)
         self._opened.append(state)
         return state

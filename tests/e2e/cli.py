@@ -5,6 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+# a suite that itself runs in GitHub Actions must not hand its own runner to the CLI under test
+NOT_INHERITED = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "CI")
+
+
+def inherited() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+
 
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
@@ -16,5 +23,5 @@ def run(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        env={**inherited(), "NO_COLOR": "1", **(env or {})},
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import run
-from tests.fake_github import TOKEN, FakeGitHub
+from tests.fake_github import APP_TOKEN, TOKEN, FakeGitHub
 
 T0 = "2026-11-23T10:00:00Z"
 CONFIG = """backend = "local"
@@ -50,13 +50,16 @@ def make_repo(repo: Path, workflow: bool = False) -> None:
 @pytest.fixture
 def hub() -> Iterator[FakeGitHub]:
     with FakeGitHub() as server:
+        for login in ("carol", "erin", "frank", "dana"):  # approvals need write permission
+            server.repo.add_collaborator(login, "write")
         yield server
 
 
 def env_for(
-    hub: FakeGitHub, tmp: Path, pr: int | None = None, actions: bool = False
+    hub: FakeGitHub, tmp: Path, pr: int | None = None, actions: bool = False, token: str = TOKEN
 ) -> dict[str, str]:
-    env = {"GITHUB_API_URL": hub.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "acme/campaigns"}
+    """TOKEN is the Actions GITHUB_TOKEN; APP_TOKEN a GitHub App's, which can read teams."""
+    env = {"GITHUB_API_URL": hub.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": "acme/campaigns"}
     if pr is not None:
         event = tmp / f"event-{pr}.json"
         event.write_text(json.dumps({"pull_request": {"number": pr}}))
@@ -105,13 +108,17 @@ def test_the_whole_flow_from_branch_to_merged_apply(
     assert "create campaign spring-sale: publishes a new campaign" in check.stdout
     hub.repo.teams[("acme", "crm-leads")] = {"erin"}
     hub.repo.review(7, "erin", "APPROVED", head)
-    assert run("--at", T0, "approval", "check", cwd=repo, env=env).returncode == 0
+    # the Actions GITHUB_TOKEN cannot read team membership: the check fails closed
+    closed = run("--at", T0, "approval", "check", cwd=repo, env=env)
+    assert closed.returncode == 1 and "the check fails closed" in closed.stderr
+    app = env_for(hub, tmp_path, pr=7, token=APP_TOKEN)
+    assert run("--at", T0, "approval", "check", cwd=repo, env=app).returncode == 0
     # merge, then apply on main as the workflow does
     git(repo, "switch", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "spring", "-m", "Merge pull request #7")
     merge = git(repo, "rev-parse", "HEAD")
     hub.repo.merge(7, merge)
-    actions = env_for(hub, tmp_path, actions=True)
+    actions = env_for(hub, tmp_path, actions=True, token=APP_TOKEN)
     applied = run("--at", T0, "apply", "--auto-approve", cwd=repo, env=actions)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "pull request #7 is approved" in applied.stdout and "by erin" in applied.stdout
@@ -128,7 +135,7 @@ def test_approval_edge_cases(repo: Path, hub: FakeGitHub, tmp_path: Path, state:
     old = git(repo, "rev-parse", "HEAD")
     head = _branch_with_changes(repo)
     hub.repo.add_pull(8, "dana", head)
-    env = env_for(hub, tmp_path, pr=8)
+    env = env_for(hub, tmp_path, pr=8, token=APP_TOKEN)  # frank is looked up in acme/crm-leads
     for _ in range(120):  # two pages of reviews before the ones that matter
         hub.repo.review(8, "bystander", "COMMENTED", head)
     hub.repo.review(8, "carol", "APPROVED", old)  # an approval of an older commit
@@ -167,7 +174,8 @@ def test_apply_of_an_unapproved_merge(
         assert applied.returncode == 0, applied.stderr
         assert statuses["spring-sale"] == "pending_approval"
     else:
-        assert applied.returncode == 1 and "Not approved; nothing was applied" in applied.stderr
+        assert applied.returncode == 1 and "pull request #9" in applied.stderr
+        assert "not approved\nNothing from this commit on was applied" in applied.stderr
         assert "spring-sale" not in statuses
     for out in (applied.stdout, applied.stderr):
         assert TOKEN not in out

@@ -23,6 +23,8 @@ POLICY = '\n[approval]\napprovers = ["carol"]\n'
 @pytest.fixture
 def hub() -> Iterator[FakeGitHub]:
     with FakeGitHub() as server:
+        for login in ("carol", "dana"):
+            server.repo.add_collaborator(login, "write")
         yield server
 
 
@@ -90,7 +92,7 @@ def test_a_pull_request_cannot_change_its_own_approval_policy(
     base = git(repo, "rev-parse", "HEAD")
     head = _pull_request(repo, edits)
     hub.repo.add_pull(21, "dana", head)
-    hub.repo.pulls[21]["base"]["sha"] = base
+    hub.repo.pulls[21].base_sha = base
     hub.repo.review(21, "dana", "APPROVED", head)  # the author, now in their own approvers
     env = env_for(hub, tmp_path)
     checked = run("--at", T0, "approval", "check", "--pr", "21", "--ref", head, cwd=repo, env=env)
@@ -120,7 +122,7 @@ def test_the_check_follows_a_pull_request_that_changes_nothing_of_the_policy(
     base = git(repo, "rev-parse", "HEAD")
     head = _pull_request(repo, {})
     hub.repo.add_pull(22, "dana", head)
-    hub.repo.pulls[22]["base"]["sha"] = base
+    hub.repo.pulls[22].base_sha = base
     hub.repo.review(22, "carol", "APPROVED", head)
     env = env_for(hub, tmp_path)
     checked = run("--at", T0, "approval", "check", "--pr", "22", "--ref", head, cwd=repo, env=env)
@@ -166,6 +168,6 @@ def test_a_base_url_must_be_https_unless_loopback(repo: Path) -> None:
     (repo / "campaign-gitops.toml").write_text(_clevertap_config("http://203.0.113.9"))
     done = run("plan", cwd=repo, env={"CLEVERTAP_PASSCODE": PASSCODE})
     assert done.returncode == 1
-    assert "campaign-gitops.toml:6:1: clevertap.base_url:" in done.stderr
+    assert "campaign-gitops.toml:5:1: clevertap.base_url:" in done.stderr
     assert "use https (plain http is allowed only to a loopback address" in done.stderr
     assert PASSCODE not in done.stdout + done.stderr

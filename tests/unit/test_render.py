@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -58,6 +59,70 @@ def test_markdown_puts_blocked_and_approvals_first_and_fits_a_comment() -> None:
 
 def test_json_is_the_documented_shape() -> None:
     data = json.loads(render.as_json(_plan()))
-    assert data["format_version"] == 1 and data["commit"] == "a" * 40
+    assert data["format_version"] == 2 and data["commit"] == "a" * 40
     assert set(data) >= {"at", "env", "backend", "summary", "changes", "drift", "specs"}
     assert data["summary"]["blocked"] == 1 and data["summary"]["needs approval"] == 1
+
+
+def _hostile() -> Plan:
+    key = "k\n::error::title"
+    changes = [
+        Create("c\u2028::add-mask::x", publish=True),
+        Update(
+            key,
+            BLOCKED,
+            reason="why\n::warning::reason with <details> and @octocat",
+            remedy="set `on_locked_change: replace`\r\n::error::remedy",
+            platform_id="1",
+        ),
+        Update(
+            "u",
+            APPROVAL,
+            platform_id="2",
+            review=("publishes `x`\x85::error::review",),
+            changes=(
+                FieldChange("what.content.key_values.a\n```\n::error::boom", "x\x85y", "```` z"),
+            ),
+        ),
+    ]
+    drift = [Drift("d", "name</summary>\n::error::drift", "A\u2029", "@team", "A", "git wins")]
+    return Plan(at=at("2026-11-23T10:00"), changes=changes, drift=drift, approvers=["carol\n::x::"])
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_text_never_lets_a_user_string_start_a_line(colour: bool) -> None:
+    out = render.text(_hostile(), colour=colour)
+    assert out.splitlines() == out.split("\n")  # no \r, \x85, \u2028, ... inside a line
+    assert not [line for line in out.split("\n") if line.lstrip().startswith("::")]
+    assert "create campaign c\\u2028::add-mask::x" in out
+    assert "update campaign k\\n::error::title" in out
+    assert 'what.content.key_values.a\\n```\\n::error::boom: "x\\x85y" -> "```` z"' in out
+    assert "remedy: set `on_locked_change: replace`\\r\\n::error::remedy" in out
+
+
+def test_markdown_escapes_user_strings_for_their_context() -> None:
+    md = render.markdown(_hostile())
+    assert md.splitlines() == md.rstrip("\n").split("\n")
+    lines = md.split("\n")
+    assert not [line for line in lines if line.lstrip().startswith("::")]
+    # outside code blocks the only html is ours: user text cannot open or close an element,
+    # nor mention anyone
+    outside = re.sub(r"(?ms)^(`{3,})\n.*?^\1\n", "", md)
+    assert outside.count("<details>") == 2 and outside.count("</summary>") == 2
+    assert "&lt;details&gt;" in outside and "name&lt;/summary&gt;" in outside
+    assert "@&#8203;octocat" in outside and "@" not in outside.replace("@&#8203;", "")
+    # a title is a code span its backticks cannot close; our own `code` stays code
+    assert "- `update campaign k\\n::error::title`: why\\\\n::warning::reason with &lt;" in md
+    assert "Remedy: set `on_locked_change: replace`\\\\r\\\\n::error::remedy." in md
+    # field changes sit in a fence longer than any backtick run in them
+    block = md[md.index("<details><summary><code>~ update campaign u</code>") :]
+    fence_line = block.split("\n")[2]
+    assert fence_line == "`````"
+    assert block.count("\n`````\n") == 2 and "a\\n```\\n::error::boom" in block
+
+
+def test_markdown_helpers() -> None:
+    assert render.md_code("a`b") == "``a`b``" and render.md_code("`x`") == "`` `x` ``"
+    assert render.md_text("[x](y) | *b* <i>") == "\\[x\\](y) \\| \\*b\\* &lt;i&gt;"
+    assert render.md_html('<a href="x">@me') == "&lt;a href=&quot;x&quot;&gt;@&#8203;me"
+    assert render.md_prose("set `a: b` now") == "set `a: b` now"

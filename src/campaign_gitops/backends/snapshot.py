@@ -55,6 +55,9 @@ class StateSnapshot(Backend):
             str(m.history[0]["applied_at"]) if m.history else m.applied_at
         )
         last = datetime.fromisoformat(m.applied_at)
+        # asked about a moment before it was applied (a review's time, when the clocks of the
+        # tool and of GitHub disagree): it exists, so it was there already
+        first, last = min(first, now), min(last, now)
         published = first if model.state in ("active", "stopped") else None
         facts = Facts(
             created_at=first,

@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from campaign_gitops.apply import Applier, Result, interrupted
-from campaign_gitops.approval import check
 from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
-from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, stale_items
+from campaign_gitops.gate import Run, apply_merged
+from campaign_gitops.github import in_actions
+from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, file_hash, stale_items
 from campaign_gitops.state.base import LockInfo
 from campaign_gitops.workspace import PlanRequest, Workspace
 
@@ -37,7 +38,7 @@ def load_saved(path: Path) -> Plan:
         plan = Plan.from_data(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise FatalError(f"{path}: a damaged plan file ({exc})") from exc
-    if data.get("hash") != plan.content_hash():
+    if data.get("hash") != file_hash(data):
         raise FatalError(
             f"{path}: the plan's content does not match its hash: the file was edited after "
             "it was made. Plan again."
@@ -89,18 +90,24 @@ def _progress(total: int) -> tuple[AbstractContextManager[Any], Any]:
     return nullcontext(), line
 
 
-def _report(result: Result, resumed: bool) -> int:
-    for change, error in result.failed:
-        click.echo(f"error: {change.title} failed: {error}", err=True)
+def _report(result: Result, resumed: bool, plan: Plan) -> int:
+    from campaign_gitops import ci, render
+
+    errors = [f"error: {change.title} failed: {error}" for change, error in result.failed]
     if result.not_applied:
-        click.echo("Not applied:", err=True)
-        for change in result.not_applied:
-            click.echo(f"  {change.title}", err=True)
+        errors += ["Not applied:", *(f"  {change.title}" for change in result.not_applied)]
+    for line in errors:
+        click.echo(line, err=True)
     done = f"{len(result.applied)} applied"
     rest = f"{len(result.failed)} failed, {len(result.not_applied)} not applied"
     head = "Apply complete" if result.ok else "Apply incomplete"
     tail = " (resumed an interrupted apply)" if resumed else ""
-    click.echo(f"{head}: {done}, {rest} (apply {result.apply_id}){tail}.")
+    outcome = f"{head}: {done}, {rest} (apply {result.apply_id}){tail}."
+    click.echo(outcome)
+    # The run's summary page: the plan and the outcome as one code block that no line of
+    # campaign data can close (the workflow no longer wraps the log itself).
+    report = [render.text(plan, colour=False), "", *errors, outcome]
+    ci.step_summary("campaign-gitops apply", "\n".join(report))
     return 0 if result.ok else 1
 
 
@@ -112,8 +119,12 @@ def apply(
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: float,
-    pr: int | None = None,
+    merged: bool = False,
 ) -> int:
+    """`merged` (the default in GitHub Actions): main's merged pull requests since the apply
+    cursor, each under its own approval (gate.py); otherwise the work tree, as an operator at
+    a terminal is trusted like the dashboard."""
+    merged = merged or in_actions()
     saved = load_saved(plan_file) if plan_file is not None else None
     workspace = Workspace(settings)
     lock = LockInfo.mine(workspace.holder)
@@ -121,52 +132,11 @@ def apply(
         workspace.desired  # noqa: B018 - invalid files fail before the lock is taken
         workspace.state.acquire(lock, lock_timeout)
         try:
-            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error, pr)
+            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error, merged)
         finally:
             workspace.state.release(lock.lock_id)
     finally:
         workspace.close()
-
-
-def _verify_approval(
-    workspace: Workspace, plan: Plan, pr: int | None
-) -> tuple[int | None, frozenset[str]]:
-    """In GitHub Actions (or with --pr), changes the policy names need an approved pull
-    request. Unapproved, the creator-approver workflow sends them for approval (the tool acts
-    as a creator for them); without the workflow they are refused. Returns the pull request and
-    the campaigns applied as a creator."""
-    from campaign_gitops import github
-
-    if pr is None and not github.in_actions():
-        return None, frozenset()
-    ctx = github.context(pr)
-    client = github.GitHub(ctx)
-    try:
-        number = ctx.pr
-        if number is None and plan.commit:
-            pulls = client.pulls_for_commit(plan.commit)
-            merged = [p for p in pulls if p.get("merged_at")] or pulls
-            number = int(merged[0]["number"]) if merged else None
-        if not plan.reviews:
-            return number, frozenset()
-        if number is None:
-            approval_text = f"commit {str(plan.commit)[:12]} belongs to no pull request"
-            approved = False
-        else:
-            result = check(client, number, workspace.settings.raw.approval.approvers, plan.reviews)
-            approval_text, approved = result.explain(plan.approvers), result.ok
-    finally:
-        client.close()
-    if approved:
-        click.echo(approval_text)
-        return number, frozenset()
-    if workspace.settings.raw.creator_approver:
-        click.echo(
-            f"{approval_text}\nNot approved: the platform's creator-approver workflow sends "
-            "these changes for approval (pending approval) instead of publishing them."
-        )
-        return number, frozenset(c.key for c in plan.reviews)
-    raise FatalError(f"{approval_text}\nNot approved; nothing was applied.")
 
 
 def _apply_locked(
@@ -175,7 +145,7 @@ def _apply_locked(
     saved: Plan | None,
     auto_approve: bool,
     continue_on_error: bool,
-    pr: int | None,
+    merged: bool,
 ) -> int:
     prior = interrupted(workspace.state)
     if prior is not None:
@@ -184,6 +154,23 @@ def _apply_locked(
             f"Resuming after apply {prior.apply_id} was interrupted "
             f"({len(prior.done)} step(s) done{doing}). The plan below starts from what it did."
         )
+    if merged:
+        if saved is not None:
+            raise FatalError("a saved plan cannot be applied where merged pull requests are")
+        code = apply_merged(
+            Run(
+                workspace.settings,
+                request,
+                workspace.state,
+                workspace.holder,
+                continue_on_error,
+                lambda plan: show(plan, "text"),
+                _execute,
+            )
+        )
+        if prior is not None:
+            workspace.state.finish(prior.apply_id)
+        return code
     fresh = workspace.plan(request)
     if saved is not None:
         check_saved(saved, fresh)
@@ -202,7 +189,6 @@ def _apply_locked(
         show(fresh, "text")
         if not auto_approve:
             _confirm(fresh)
-    pr, unapproved = _verify_approval(workspace, fresh, pr)
     head = workspace.head
     applier = Applier(
         workspace.backend,
@@ -211,13 +197,19 @@ def _apply_locked(
         request.at,
         commit=fresh.commit,
         author=head.author if head else None,
-        pull_request=pr,
         continue_on_error=continue_on_error,
-        as_creator=unapproved,
     )
     bar, on_step = _progress(len(fresh.applicable))
     with bar:
         result = applier.run(fresh, on_step)
     if prior is not None:
         workspace.state.finish(prior.apply_id)
-    return _report(result, prior is not None)
+    return _report(result, prior is not None, fresh)
+
+
+def _execute(applier: Applier, plan: Plan) -> Result:
+    bar, on_step = _progress(len(plan.applicable))
+    with bar:
+        result = applier.run(plan, on_step)
+    _report(result, False, plan)
+    return result

@@ -11,12 +11,14 @@ from campaign_gitops.gitrepo import Repo
 from campaign_gitops.pullrequest import for_pull_request
 from campaign_gitops.workspace import PlanRequest, Workspace
 
+STATUS_CONTEXT = "campaign-gitops/approval"  # the commit status branch protection can require
+
 
 def _pull_of(github: GitHub, pr: int | None, sha: str | None) -> int:
     if pr is not None:
         return pr
     if sha is not None:
-        for pull in github.pulls_for_commit(sha):
+        for pull in github.pulls_for_commit(sha, retries=0):
             if pull.get("state") == "open" and pull["head"]["sha"] == sha:
                 return int(pull["number"])
     raise GitHubError("no pull request: run on a pull_request event or pass --pr")
@@ -29,6 +31,7 @@ def check(
     ref: str | None,
     base: str | None = None,
     refresh: bool = True,
+    status: bool = False,
 ) -> int:
     """With `ref`, the pull request's files are data at `ref` and everything trusted (the
     policy, the endpoints) comes from its base commit: `base`, or the pull request's own."""
@@ -54,9 +57,16 @@ def check(
         finally:
             workspace.close()
         result = check_pr(github, number, settings.raw.approval.approvers, plan.reviews)
+        if status:
+            github.set_status(
+                result.head,
+                "success" if result.ok else "failure",
+                STATUS_CONTEXT,
+                result.explain().splitlines()[0],
+            )
     finally:
         github.close()
     for notice in notices:
         click.echo(notice)
-    click.echo(result.explain(settings.raw.approval.approvers))
+    click.echo(result.explain())
     return 0 if result.ok else 1

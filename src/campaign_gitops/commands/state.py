@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import getpass
 import json
+import socket
+import sys
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -9,8 +14,11 @@ from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.output import render
 from campaign_gitops.state import open_state
+from campaign_gitops.state.base import LockInfo, StateStore
+from campaign_gitops.state.document import parse, write
 
 COLUMNS = ("id", "platform_id", "applied_at", "applied_by", "commit", "pull_request")
+IMPORT_LOCK_TIMEOUT = 10.0  # seconds an import waits for a running apply
 
 
 def list_managed(settings: Settings, fmt: str) -> int:
@@ -47,4 +55,88 @@ def unlock(settings: Settings, lock_id: str) -> int:
     if not released:
         raise FatalError(f"no lock with id {lock_id!r}")
     click.echo(f"released lock {lock_id}")
+    return 0
+
+
+def _summary(doc: dict[str, Any]) -> str:
+    cursor = doc.get("cursor")
+    at = f", cursor at {str(cursor['commit'])[:12]}" if cursor else ""
+    return (
+        f"{len(doc['managed'])} campaign(s), {len(doc['labels'])} label(s), "
+        f"{len(doc['applied'])} commit(s) in the log{at} (schema {doc['schema']})"
+    )
+
+
+def export(settings: Settings, file: str) -> int:
+    """The whole store (not the lock) to FILE, or standard output for '-'."""
+    state = open_state(settings)
+    try:
+        doc = state.export()
+    finally:
+        state.close()
+    if file == "-":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        click.echo(f"exported {_summary(doc)}", err=True)
+    else:
+        write(doc, Path(file))
+        click.echo(f"exported {_summary(doc)} to {file}")
+    return 0
+
+
+def _read(file: str) -> object:
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FatalError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise FatalError(f"{file} is not UTF-8 text: not a state export") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FatalError(
+            f"{file}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}): not a state export"
+        ) from None
+
+
+def _content(state: StateStore) -> str | None:
+    """What the store holds that an import would replace; None when it holds nothing."""
+    managed, labels = state.managed(), state.labels()
+    parts = [
+        f"{len(managed)} managed campaign(s)" if managed else "",
+        f"{len(labels)} managed label(s)" if labels else "",
+        "an apply cursor" if state.cursor() else "",
+        "a commit log" if state.applied_commits(1) else "",
+    ]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _holder() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()} (state import)"
+
+
+def import_(settings: Settings, file: str, replace: bool) -> int:
+    """Replace the store's content with an export, under the apply lock, in one transaction."""
+    source = "standard input" if file == "-" else file
+    doc = parse(_read(file), source).model_dump(by_alias=True)  # checked before opening
+    state = open_state(settings)
+    try:
+        lock = LockInfo.mine(_holder())
+        state.acquire(lock, IMPORT_LOCK_TIMEOUT)
+        try:
+            held = _content(state)
+            if held and not replace:
+                raise FatalError(
+                    f"the state store already holds {held}; pass --replace to replace all of "
+                    "it with the import (`state export` first keeps a copy)"
+                )
+            state.import_(doc)
+        finally:
+            state.release(lock.lock_id)
+    finally:
+        state.close()
+    click.echo(f"imported {_summary(doc)} from {source}")
     return 0

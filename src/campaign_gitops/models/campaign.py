@@ -7,7 +7,15 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, c
 from pydantic import Field, TypeAdapter, create_model, model_validator
 
 from campaign_gitops.models.audience import Who
-from campaign_gitops.models.common import Identifier, LabelName, NonEmpty, Scalar, Strict, fail
+from campaign_gitops.models.common import (
+    Identifier,
+    LabelName,
+    NonEmpty,
+    Scalar,
+    Strict,
+    Text,
+    fail,
+)
 from campaign_gitops.models.content import CONTENT_BY_CHANNEL
 from campaign_gitops.models.schedule import SCHEDULED, TRIGGERED, Goal, When
 
@@ -62,7 +70,7 @@ class CampaignBase(Strict):
     ignore_changes: list[NonEmpty] = Field(
         default_factory=list, description="Field paths whose live drift is ignored"
     )
-    description: str | None = Field(None, description="For reviewers; not sent to the platform")
+    description: Text | None = Field(None, description="For reviewers; not sent to the platform")
     goal: Goal | None = None
     who: Who = Field(default_factory=Who)
     what: What[Any]
@@ -144,7 +152,7 @@ CAMPAIGN_ADAPTER: TypeAdapter[CampaignBase] = TypeAdapter(cast(Any, _Union))
 
 class Label(Strict):
     name: LabelName
-    description: str | None = None
+    description: Text | None = None
     renamed_from: LabelName | None = Field(
         None, description="The label's previous name, so the plan renames instead of recreating"
     )

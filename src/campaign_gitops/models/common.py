@@ -4,7 +4,14 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -19,7 +26,51 @@ def fail(code: str, message: str, field: str | None = None, **ctx: Any) -> Pydan
     return PydanticCustomError(code, message, {"field": field, **ctx} if field else ctx or None)
 
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
+# Control characters: C0 (tab and line feed among them), DEL, C1 (U+0085 NEL among them) and
+# the Unicode line and paragraph separators. Terminals, logs and the Actions runner take several
+# of them for line breaks, so a value holding one could forge a line of output.
+CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
+TEXT_ALLOWS = "\t\n\r"
+LINE_PATTERN = rf"^[^{CONTROL_CLASS}]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$"
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def control_character(text: str, allowed: str = "") -> str | None:
+    """The first control character of `text` that is not in `allowed`."""
+    return next((m[0] for m in CONTROL_RE.finditer(text) if m[0] not in allowed), None)
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as escapes (\\n, \\x1b, \\u2028): one line,
+    however it was made."""
+
+    def escape(match: re.Match[str]) -> str:
+        ch = match[0]
+        code = ord(ch)
+        return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+    return CONTROL_RE.sub(escape, text)
+
+
+# Single-line fields (names, ids, labels, titles, subjects, urls, keys, ...) refuse every control
+# character, tab included; multi-line text (bodies, html, descriptions, key_values values) may
+# hold tabs and line breaks.
+Line = Annotated[str, StringConstraints(pattern=LINE_PATTERN)]
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, pattern=LINE_PATTERN)]
+NonEmptyText = Annotated[str, StringConstraints(min_length=1, pattern=TEXT_PATTERN)]
+KeyValues = Annotated[
+    dict[Line, Text],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": LINE_PATTERN},
+            "additionalProperties": {"type": "string", "pattern": TEXT_PATTERN},
+        }
+    ),
+]
 DURATION_RE = r"^[1-9][0-9]*(m|h|d|w)$"
 Duration = Annotated[
     str,
@@ -35,13 +86,13 @@ Identifier = Annotated[
 # The seed: labels "cannot start with or contain the following symbols: ", \, %, >, <, and !"
 # (the seed renders the quote as a typographic one, so both forms are refused).
 LABEL_FORBIDDEN = '"\u201c\u201d\\%><!'
-LABEL_PATTERN = r'^[^"\u201c\u201d\\%><!]+$'
+LABEL_PATTERN = rf'^[^"\u201c\u201d\\%><!{CONTROL_CLASS}]+$'
 LabelName = Annotated[
     str,
     Field(
         pattern=LABEL_PATTERN,
         max_length=200,
-        description='A message label; may not contain " \\ % > < !',
+        description='A message label; may not contain " \\ % > < ! or control characters',
     ),
 ]
 
@@ -73,7 +124,7 @@ Operator = Literal[
     "in",
     "not_in",
 ]
-Scalar = str | int | float | bool
+Scalar = Line | int | float | bool
 
 
 class PropertyFilter(Strict):

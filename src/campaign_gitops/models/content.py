@@ -6,12 +6,20 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from campaign_gitops.models.common import NonEmpty, Strict, fail
+from campaign_gitops.models.common import (
+    KeyValues,
+    Line,
+    NonEmpty,
+    NonEmptyText,
+    Strict,
+    Text,
+    fail,
+)
 
 
 class _HtmlTemplate(Strict):
     template: str
-    html: str | None = None
+    html: Text | None = None
 
     @model_validator(mode="after")
     def _custom_html_has_html(self) -> _HtmlTemplate:
@@ -23,30 +31,30 @@ class _HtmlTemplate(Strict):
 class Button(Strict):
     text: NonEmpty
     action: Literal["deep_link", "url", "close", "dismiss"] = "close"
-    url: str | None = None
+    url: Line | None = None
 
 
 class PushContent(Strict):
     title: NonEmpty = Field(max_length=256)
-    body: NonEmpty = Field(max_length=4000)
-    subtitle: str | None = None
-    deep_link: str | None = None
-    image_url: str | None = None
-    sound: str | None = None
-    android_channel: str | None = Field(None, description="Android notification channel id")
+    body: NonEmptyText = Field(max_length=4000)
+    subtitle: Line | None = None
+    deep_link: Line | None = None
+    image_url: Line | None = None
+    sound: Line | None = None
+    android_channel: Line | None = Field(None, description="Android notification channel id")
     ios_badge: int | None = Field(None, ge=0)
     ttl_hours: int | None = Field(None, ge=1, le=672)
-    key_values: dict[str, str] = Field(default_factory=dict)
+    key_values: KeyValues = Field(default_factory=dict)
 
 
 class InAppContent(_HtmlTemplate):
     template: Literal[
         "cover", "interstitial", "half_interstitial", "header", "footer", "alert", "custom_html"
     ] = "interstitial"
-    title: str | None = None
-    body: str | None = None
-    image_url: str | None = None
-    html: str | None = Field(None, description="Required when template is custom_html")
+    title: Line | None = None
+    body: Text | None = None
+    image_url: Line | None = None
+    html: Text | None = Field(None, description="Required when template is custom_html")
     buttons: list[Button] = Field(default_factory=list, max_length=3)
     frequency: Literal["once", "every_time", "once_per_session"] = "once"
 
@@ -54,9 +62,9 @@ class InAppContent(_HtmlTemplate):
 class AppInboxContent(Strict):
     template: Literal["simple", "message_icon", "carousel", "image_carousel"] = "simple"
     title: NonEmpty
-    body: str | None = None
-    image_url: str | None = None
-    deep_link: str | None = None
+    body: Text | None = None
+    image_url: Line | None = None
+    deep_link: Line | None = None
     tags: list[NonEmpty] = Field(default_factory=list, max_length=2)
     expires_in_days: int = Field(30, ge=1, le=60)
     buttons: list[Button] = Field(default_factory=list, max_length=3)
@@ -64,68 +72,68 @@ class AppInboxContent(Strict):
 
 class EmailContent(Strict):
     subject: NonEmpty = Field(max_length=500)
-    body: NonEmpty = Field(description="HTML or text body")
+    body: NonEmptyText = Field(description="HTML or text body")
     sender_name: NonEmpty
-    from_address: str | None = Field(None, description="Sender email address")
-    reply_to: str | None = None
-    preheader: str | None = None
-    provider: str | None = Field(None, description="Email service provider nick name")
+    from_address: Line | None = Field(None, description="Sender email address")
+    reply_to: Line | None = None
+    preheader: Line | None = None
+    provider: Line | None = Field(None, description="Email service provider nick name")
 
 
 class SmsContent(Strict):
-    body: NonEmpty = Field(max_length=1600)
-    sender_id: str | None = None
-    provider: str | None = Field(None, description="SMS provider nick name")
-    template_id: str | None = Field(None, description="Regulatory (DLT) template id")
+    body: NonEmptyText = Field(max_length=1600)
+    sender_id: Line | None = None
+    provider: Line | None = Field(None, description="SMS provider nick name")
+    template_id: Line | None = Field(None, description="Regulatory (DLT) template id")
 
 
 class WhatsAppContent(Strict):
     template: NonEmpty = Field(description="Approved WhatsApp template name")
-    language: NonEmpty = Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
-    variables: list[str] = Field(default_factory=list)
-    provider: str | None = None
+    language: str = Field(min_length=1, pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    variables: list[Line] = Field(default_factory=list)
+    provider: Line | None = None
 
 
 class WebPushContent(Strict):
     title: NonEmpty
-    body: NonEmpty
+    body: NonEmptyText
     url: NonEmpty = Field(description="Page opened on click")
-    icon_url: str | None = None
-    image_url: str | None = None
+    icon_url: Line | None = None
+    image_url: Line | None = None
 
 
 class WebPopupContent(_HtmlTemplate):
     template: Literal["box", "banner", "interstitial", "image_only", "custom_html"] = "box"
-    title: str | None = None
-    body: str | None = None
-    image_url: str | None = None
-    html: str | None = None
+    title: Line | None = None
+    body: Text | None = None
+    image_url: Line | None = None
+    html: Text | None = None
     buttons: list[Button] = Field(default_factory=list, max_length=2)
     position: Literal["top", "bottom", "center"] = "center"
 
 
 class WebExitIntentContent(Strict):
     title: NonEmpty
-    body: str | None = None
-    image_url: str | None = None
-    html: str | None = None
+    body: Text | None = None
+    image_url: Line | None = None
+    html: Text | None = None
     buttons: list[Button] = Field(default_factory=list, max_length=2)
 
 
 class NativeDisplayContent(Strict):
     template: Literal["simple", "carousel", "image_only", "custom_kv"] = "simple"
-    title: str | None = None
-    body: str | None = None
-    image_url: str | None = None
-    key_values: dict[str, str] = Field(default_factory=dict)
+    title: Line | None = None
+    body: Text | None = None
+    image_url: Line | None = None
+    key_values: KeyValues = Field(default_factory=dict)
 
 
 class WebNativeDisplayContent(Strict):
     selector: NonEmpty = Field(description="CSS selector of the element the content replaces")
     template: Literal["banner", "carousel", "custom_html", "custom_kv"] = "banner"
-    html: str | None = None
-    image_url: str | None = None
-    key_values: dict[str, str] = Field(default_factory=dict)
+    html: Text | None = None
+    image_url: Line | None = None
+    key_values: KeyValues = Field(default_factory=dict)
 
 
 PayloadField = Literal[
@@ -136,7 +144,7 @@ PayloadField = Literal[
 class WebhookContent(Strict):
     endpoint: NonEmpty = Field(description="Name of the webhook endpoint set up in the account")
     fields: list[PayloadField] = Field(["identity"])
-    key_values: dict[str, str] = Field(default_factory=dict)
+    key_values: KeyValues = Field(default_factory=dict)
 
 
 class FacebookAudienceContent(Strict):
@@ -146,7 +154,7 @@ class FacebookAudienceContent(Strict):
 
 
 class GoogleAdsContent(Strict):
-    customer_id: NonEmpty = Field(pattern=r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$")
+    customer_id: str = Field(min_length=1, pattern=r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$")
     audience: NonEmpty = Field(description="Customer match user list name")
     match_keys: list[Literal["email", "phone", "mobile_ad_id"]] = Field(["email"], min_length=1)
 
@@ -159,7 +167,7 @@ class TikTokAudienceContent(Strict):
 
 class SegmentExportContent(Strict):
     fields: list[PayloadField] = Field(["identity"], min_length=1)
-    key_values: dict[str, str] = Field(default_factory=dict)
+    key_values: KeyValues = Field(default_factory=dict)
 
 
 Content = (

@@ -64,7 +64,7 @@ def open_state(settings: Settings) -> StateStore:
     if is_postgres(target):
         from campaign_gitops.state.postgres import PostgresState
 
-        return PostgresState(target)
+        return PostgresState(target, export_dir=settings.root / ".campaign-gitops")
     refusal = _refusal(target, os.environ)
     if refusal:
         raise FatalError(refusal)

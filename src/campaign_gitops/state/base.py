@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,33 @@ class Managed:
     pull_request: int | None = None
     history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     author: str | None = None  # of the commit
+    merged_by: str | None = None  # who merged the pull request
+    approvers: tuple[str, ...] = ()  # whose approvals counted
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last commit of main taken as applied: the next apply on main starts after it."""
+
+    commit: str
+    set_at: str
+    set_by: str
+    note: str = ""
+
+
+OUTCOMES = ("applied", "no-op", "set-applied", "refused")
+
+
+@dataclass(frozen=True)
+class AppliedCommit:
+    """One commit of main the apply walked, and what became of it (one of OUTCOMES)."""
+
+    commit: str
+    pull_request: int | None
+    outcome: str
+    at: str
+    by: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +143,39 @@ class StateStore(ABC):
     @abstractmethod
     def unlock(self, lock_id: str) -> bool:
         """Force-release a lock by id (`state unlock`); False when no such lock."""
+
+    @abstractmethod
+    def cursor(self) -> Cursor | None:
+        """Where the apply on main stands; None before its first run."""
+
+    @abstractmethod
+    def set_cursor(self, commit: str, by: str, note: str = "") -> None: ...
+
+    @abstractmethod
+    def record_commit(
+        self,
+        commit: str,
+        pull_request: int | None,
+        outcome: str,
+        at: str,
+        by: str,
+        detail: str = "",
+    ) -> None:
+        """Log what became of one commit of main; a commit logged again keeps only its latest
+        outcome, and moves to the end of the log."""
+
+    @abstractmethod
+    def applied_commits(self, limit: int = 100) -> list[AppliedCommit]:
+        """The commit log, newest first."""
+
+    @abstractmethod
+    def export(self) -> dict[str, Any]:
+        """The whole store (not the lock) as a versioned JSON document (state/document.py)."""
+
+    @abstractmethod
+    def import_(self, doc: Mapping[str, Any]) -> None:
+        """Replace the whole store (not the lock) with an export, in one transaction; a
+        document of another format or version is refused (FatalError) before anything changes."""
 
     @abstractmethod
     def close(self) -> None: ...

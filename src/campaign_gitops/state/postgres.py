@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from campaign_gitops import redact
 from campaign_gitops.errors import FatalError
 from campaign_gitops.state.base import LockHeld, LockInfo
+from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
 
 LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # one advisory lock per database
@@ -57,11 +59,21 @@ def _parsed(conninfo: str) -> None:
         ) from None
 
 
+@contextmanager
+def _repeatable_read(db: psycopg.Connection[Any]) -> Iterator[None]:
+    with db.transaction():
+        db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 class PostgresState(SqlState):
     PARAM = "%s"
     SERIAL = "BIGSERIAL PRIMARY KEY"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, export_dir: Path | None = None):
+        """`export_dir`: where an export is written before a migration (default:
+        .campaign-gitops in the working folder)."""
+        self.export_dir = export_dir
         _parsed(url)
         where = redacted(url)
         try:
@@ -70,9 +82,11 @@ class PostgresState(SqlState):
             reason = redact.text(str(exc).replace(url, where)).strip().splitlines()[0]
             message = f"cannot reach the PostgreSQL state store at {where}: {reason}"
             raise FatalError(message) from None
-        with self.db.transaction():  # two first applies must not both create the tables
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
-            self._create_tables()
+        try:
+            self._prepare()
+        except BaseException:
+            self.db.close()
+            raise
 
     def _tx(self) -> AbstractContextManager[Any]:
         return self.db.transaction()
@@ -81,11 +95,34 @@ class PostgresState(SqlState):
         cursor = self.db.execute(self._sql(sql).encode(), params)
         return cursor.fetchall() if cursor.description else []
 
-    def _columns(self, table: str) -> set[str]:
+    def _snapshot(self) -> AbstractContextManager[Any]:
+        return _repeatable_read(self.db)
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.db.cursor() as cursor:
+            cursor.executemany(self._sql(sql).encode(), rows)
+
+    def _tables(self) -> set[str]:
         rows = self._run(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", (table,)
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
         return {row[0] for row in rows}
+
+    def _columns(self, table: str) -> set[str]:
+        rows = self._run(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {row[0] for row in rows}
+
+    def _schema_lock(self) -> None:
+        # two first opens must not both create or migrate the tables
+        self.db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+
+    def _export_path(self, version: int) -> Path:
+        folder = self.export_dir or Path.cwd() / ".campaign-gitops"
+        return stamped(folder, f"postgres-{self.db.info.dbname}", version)
 
     def _try_lock(self) -> bool:
         row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()

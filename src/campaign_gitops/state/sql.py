@@ -1,40 +1,53 @@
 """The state store's SQL, shared by SQLite and PostgreSQL; each dialect brings its connection,
-its transactions and its lock."""
+its transactions, its lock and where an export made before a migration goes."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 
-from campaign_gitops.state.base import JournalEntry, LockInfo, Managed, StateStore
-
-TABLES = """
-CREATE TABLE IF NOT EXISTS managed (
-    id TEXT PRIMARY KEY, platform_id TEXT NOT NULL, spec TEXT NOT NULL, applied_at TEXT NOT NULL,
-    applied_by TEXT NOT NULL, commit_sha TEXT, pull_request INTEGER, history TEXT NOT NULL,
-    author TEXT
-);
-CREATE TABLE IF NOT EXISTS managed_labels (name TEXT PRIMARY KEY, description TEXT);
-CREATE TABLE IF NOT EXISTS applies (
-    apply_id TEXT PRIMARY KEY, started BIGINT NOT NULL, finished INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS journal (
-    seq SERIAL_TYPE, apply_id TEXT NOT NULL, step INTEGER NOT NULL, change TEXT NOT NULL,
-    status TEXT NOT NULL, detail TEXT NOT NULL, platform_id TEXT
-);
-CREATE TABLE IF NOT EXISTS lock (
-    one INTEGER PRIMARY KEY CHECK (one = 1), lock_id TEXT NOT NULL, holder TEXT NOT NULL,
-    host TEXT NOT NULL, pid INTEGER NOT NULL, started_at TEXT NOT NULL, session INTEGER
+from campaign_gitops.state import document
+from campaign_gitops.state.base import (
+    OUTCOMES,
+    AppliedCommit,
+    Cursor,
+    JournalEntry,
+    LockInfo,
+    Managed,
+    StateStore,
 )
-"""
+from campaign_gitops.state.schema import (
+    CONTENT_TABLES,
+    LATEST,
+    VERSION_DDL,
+    VERSION_TABLE,
+    NewerStore,
+    pending,
+    unversioned,
+)
+
+log = logging.getLogger(__name__)
 HISTORY_KEPT = 50
-ADDED_COLUMNS = (("managed", "author", "TEXT"),)
+MANAGED_COLUMNS = (
+    "id, platform_id, spec, applied_at, applied_by, commit_sha, pull_request, history, author, "
+    "merged_by, approvers"
+)
+APPLIED_COLUMNS = "commit_sha, pull_request, outcome, recorded_at, recorded_by, detail"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class SqlState(StateStore):
@@ -44,30 +57,95 @@ class SqlState(StateStore):
     @abstractmethod
     def _tx(self) -> AbstractContextManager[Any]: ...
 
+    def _snapshot(self) -> AbstractContextManager[Any]:
+        """A transaction whose reads all see one moment (for an export)."""
+        return self._tx()
+
     @abstractmethod
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement (inside a transaction when one is open); the rows it returns."""
+
+    @abstractmethod
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row."""
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", self.PARAM)
 
     @abstractmethod
+    def _tables(self) -> set[str]: ...
+
+    @abstractmethod
     def _columns(self, table: str) -> set[str]: ...
 
-    def _create_tables(self) -> None:
+    def _schema_lock(self) -> None:
+        """Inside the migration's transaction, when the transaction alone does not keep a
+        second process out."""
+
+    @abstractmethod
+    def _export_path(self, version: int) -> Path:
+        """Where the export written before migrating a store at `version` goes."""
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _version(self) -> int | None:
+        tables = self._tables()
+        if VERSION_TABLE in tables:
+            rows = self._run(f"SELECT version FROM {VERSION_TABLE}")
+            if rows:
+                return int(rows[0][0])
+        return unversioned(tables, self._columns("managed") if "managed" in tables else set())
+
+    def _prepare(self) -> None:
+        """Bring the store to the latest schema: create it, or migrate it in one transaction
+        after exporting its content; refuse a store made by a newer version."""
+        version = self._version()
+        if version == LATEST:
+            return
+        if version is not None and version > LATEST:
+            raise NewerStore(version)
         with self._tx():
-            for statement in TABLES.replace("SERIAL_TYPE", self.SERIAL).split(";"):
-                self._run(statement)
-            for table, column, kind in ADDED_COLUMNS:  # stores made by an earlier version
-                if column not in self._columns(table):
-                    self._run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._schema_lock()
+            version = self._version()  # another process may have migrated it meanwhile
+            if version == LATEST:
+                return
+            if version is not None and version > LATEST:
+                raise NewerStore(version)
+            if version is not None and self._has_content():
+                self._export_before(version)
+            for statement in pending(version):
+                self._run(statement.replace("SERIAL_TYPE", self.SERIAL))
+            self._run(VERSION_DDL)
+            self._run(f"DELETE FROM {VERSION_TABLE}")
+            self._run(f"INSERT INTO {VERSION_TABLE} (one, version) VALUES (1, ?)", (LATEST,))
+        if version is not None:
+            log.info("state store migrated from schema %d to %d", version, LATEST)
+
+    def _has_content(self) -> bool:
+        present = self._tables().intersection(CONTENT_TABLES)
+        return any(self._run(f"SELECT 1 FROM {table} LIMIT 1") for table in present)
+
+    def _export_before(self, version: int) -> None:
+        path = self._export_path(version)
+        document.write(self._document(version), path)
+        log.info("state store at schema %d exported to %s before migrating it", version, path)
+        click.echo(
+            f"note: migrating the state store from schema {version} to {LATEST}; its content "
+            f"was first exported to {path} (`campaign-gitops state import` restores it)",
+            err=True,
+        )
+
+    # -- campaigns and labels -------------------------------------------------------------
 
     def managed(self, history: bool = False) -> dict[str, Managed]:
-        rows = self._run(
-            "SELECT id, platform_id, spec, applied_at, applied_by, commit_sha, pull_request, "
-            + ("history" if history else "'[]'")
-            + ", author FROM managed"
-        )
+        return self._managed(history, LATEST)
+
+    def _managed(self, history: bool, version: int) -> dict[str, Managed]:
+        columns = MANAGED_COLUMNS.replace("history", "history" if history else "'[]'")
+        if version < 2:
+            columns = columns.replace("merged_by, approvers", "NULL, NULL")
+        if version < 1:
+            columns = columns.replace("author", "NULL")
         return {
             r[0]: Managed(
                 r[0],
@@ -79,14 +157,35 @@ class SqlState(StateStore):
                 r[6],
                 tuple(orjson.loads(r[7])),
                 r[8],
+                r[9],
+                tuple(orjson.loads(r[10])) if r[10] else (),
             )
-            for r in rows
+            for r in self._run(f"SELECT {columns} FROM managed")
         }
 
     def labels(self) -> dict[str, str | None]:
         return {
             name: text for name, text in self._run("SELECT name, description FROM managed_labels")
         }
+
+    @staticmethod
+    def _managed_row(managed: Managed, history: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+        return (
+            managed.id,
+            managed.platform_id,
+            json.dumps(managed.spec, sort_keys=True),
+            managed.applied_at,
+            managed.applied_by,
+            managed.commit,
+            managed.pull_request,
+            json.dumps(list(history)),
+            managed.author,
+            managed.merged_by,
+            json.dumps(list(managed.approvers)),
+        )
+
+    def _insert_managed(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._many(f"INSERT INTO managed ({MANAGED_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
 
     def record(self, managed: Managed) -> None:
         entry = {
@@ -95,26 +194,15 @@ class SqlState(StateStore):
             "commit": managed.commit,
             "author": managed.author,
             "pull_request": managed.pull_request,
+            "merged_by": managed.merged_by,
+            "approvers": list(managed.approvers),
             "platform_id": managed.platform_id,
         }
         with self._tx():
             rows = self._run("SELECT history FROM managed WHERE id = ?", (managed.id,))
             history = [*(json.loads(rows[0][0]) if rows else []), entry][-HISTORY_KEPT:]
             self._run("DELETE FROM managed WHERE id = ?", (managed.id,))
-            self._run(
-                "INSERT INTO managed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    managed.id,
-                    managed.platform_id,
-                    json.dumps(managed.spec, sort_keys=True),
-                    managed.applied_at,
-                    managed.applied_by,
-                    managed.commit,
-                    managed.pull_request,
-                    json.dumps(history),
-                    managed.author,
-                ),
-            )
+            self._insert_managed([self._managed_row(managed, history)])
 
     def forget(self, campaign_id: str) -> None:
         with self._tx():
@@ -128,6 +216,8 @@ class SqlState(StateStore):
     def forget_label(self, name: str) -> None:
         with self._tx():
             self._run("DELETE FROM managed_labels WHERE name = ?", (name,))
+
+    # -- the journal ----------------------------------------------------------------------
 
     def journal(self, entry: JournalEntry) -> None:
         with self._tx():
@@ -170,6 +260,139 @@ class SqlState(StateStore):
             "SELECT apply_id FROM applies WHERE finished = 0 ORDER BY started DESC LIMIT 1"
         )
         return rows[0][0] if rows else None
+
+    # -- the apply cursor on main ---------------------------------------------------------
+
+    def cursor(self) -> Cursor | None:
+        rows = self._run("SELECT commit_sha, set_at, set_by, note FROM apply_cursor")
+        return Cursor(*rows[0]) if rows else None
+
+    def set_cursor(self, commit: str, by: str, note: str = "") -> None:
+        with self._tx():
+            self._run("DELETE FROM apply_cursor")
+            self._run(
+                "INSERT INTO apply_cursor (one, commit_sha, set_at, set_by, note) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (commit, _now(), by, note),
+            )
+
+    def record_commit(
+        self,
+        commit: str,
+        pull_request: int | None,
+        outcome: str,
+        at: str,
+        by: str,
+        detail: str = "",
+    ) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        with self._tx():
+            last = self._run("SELECT COALESCE(MAX(seq), 0) FROM applied_commits")[0][0]
+            self._run(
+                f"INSERT INTO applied_commits ({APPLIED_COLUMNS}, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (commit_sha) DO UPDATE SET "
+                "pull_request = excluded.pull_request, outcome = excluded.outcome, "
+                "recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by, "
+                "detail = excluded.detail, seq = excluded.seq",
+                (commit, pull_request, outcome, at, by, detail, int(last) + 1),
+            )
+
+    def applied_commits(self, limit: int = 100) -> list[AppliedCommit]:
+        rows = self._run(
+            f"SELECT {APPLIED_COLUMNS} FROM applied_commits ORDER BY seq DESC LIMIT ?", (limit,)
+        )
+        return [AppliedCommit(*row) for row in rows]
+
+    # -- export and import ----------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        with self._snapshot():
+            return self._document(LATEST)
+
+    def _document(self, version: int) -> dict[str, Any]:
+        """The content of a store at `version` (older ones lack some columns and tables)."""
+        doc = document.header(version)
+        managed = self._managed(True, version)
+        doc["managed"] = [document.managed_item(managed[key]) for key in sorted(managed)]
+        doc["labels"] = [
+            {"name": name, "description": text} for name, text in sorted(self.labels().items())
+        ]
+        cursor = self.cursor() if version >= 2 else None
+        doc["cursor"] = asdict(cursor) if cursor else None
+        applied = (
+            self._run(f"SELECT {APPLIED_COLUMNS} FROM applied_commits ORDER BY seq")
+            if version >= 2
+            else []
+        )
+        doc["applied"] = [asdict(AppliedCommit(*row)) for row in applied]
+        applies = self._run("SELECT apply_id, started, finished FROM applies ORDER BY started")
+        doc["applies"] = [
+            {"apply_id": a, "started": int(s), "finished": bool(f)} for a, s, f in applies
+        ]
+        journal = self._run(
+            "SELECT apply_id, step, change, status, detail, platform_id FROM journal ORDER BY seq"
+        )
+        doc["journal"] = [asdict(JournalEntry(*row)) for row in journal]
+        return doc
+
+    def import_(self, doc: Mapping[str, Any]) -> None:
+        parsed = document.parse(dict(doc))
+        with self._tx():
+            for table in CONTENT_TABLES:
+                self._run(f"DELETE FROM {table}")
+            self._insert_managed(
+                self._managed_row(
+                    Managed(
+                        m.id,
+                        m.platform_id,
+                        m.spec,
+                        m.applied_at,
+                        m.applied_by,
+                        m.commit,
+                        m.pull_request,
+                        (),
+                        m.author,
+                        m.merged_by,
+                        tuple(m.approvers),
+                    ),
+                    m.history,
+                )
+                for m in parsed.managed
+            )
+            self._many(
+                "INSERT INTO managed_labels (name, description) VALUES (?, ?)",
+                ((label.name, label.description) for label in parsed.labels),
+            )
+            if parsed.cursor is not None:
+                c = parsed.cursor
+                self._run(
+                    "INSERT INTO apply_cursor (one, commit_sha, set_at, set_by, note) "
+                    "VALUES (1, ?, ?, ?, ?)",
+                    (c.commit, c.set_at, c.set_by, c.note),
+                )
+            self._many(
+                f"INSERT INTO applied_commits ({APPLIED_COLUMNS}, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (a.commit, a.pull_request, a.outcome, a.at, a.by, a.detail, seq)
+                    for seq, a in enumerate(parsed.applied, 1)
+                ),
+            )
+            self._many(
+                "INSERT INTO applies (apply_id, started, finished) VALUES (?, ?, ?)",
+                ((a.apply_id, a.started, int(a.finished)) for a in parsed.applies),
+            )
+            self._many(
+                "INSERT INTO journal (apply_id, step, change, status, detail, platform_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (j.apply_id, j.step, j.change, j.status, j.detail, j.platform_id)
+                    for j in parsed.journal
+                ),
+            )
+
+    # -- the lock's row -------------------------------------------------------------------
 
     def _holder(self) -> LockInfo | None:
         rows = self._run("SELECT lock_id, holder, host, pid, started_at FROM lock")

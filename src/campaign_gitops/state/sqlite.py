@@ -7,13 +7,14 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from campaign_gitops.sqlite_util import connect, immediate
 from campaign_gitops.state.base import LockHeld, LockInfo
+from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
 
 
@@ -34,17 +35,40 @@ class SqliteState(SqlState):
     def __init__(self, path: Path):
         # WAL with synchronous=NORMAL: a committed step survives the process being killed (-9);
         # only a power cut can lose the last steps, and the next plan reads the platform anyway
+        self.path = path
         self.db = connect(path, synchronous="NORMAL")
-        self._create_tables()
+        try:
+            self._prepare()  # BEGIN IMMEDIATE keeps a second process out while it migrates
+        except BaseException:
+            self.db.close()
+            raise
 
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate(self.db)
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        # a deferred transaction reads one WAL snapshot without holding writers back
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params).fetchall()
 
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
+
+    def _tables(self) -> set[str]:
+        return {row[0] for row in self._run("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._run(f"PRAGMA table_info({table})")}
+
+    def _export_path(self, version: int) -> Path:
+        return stamped(self.path.parent, self.path.name, version)
 
     def acquire(self, info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout

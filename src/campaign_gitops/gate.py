@@ -1,0 +1,237 @@
+"""Apply on main: main's first-parent history from the apply cursor to the pushed commit, one
+merged pull request at a time, in order, each under its own approval and under the policy of
+the commit just before it. At the first commit that no approved, merged pull request covers,
+the apply stops; nothing after it is applied."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from campaign_gitops.apply import Applier, Result
+from campaign_gitops.approval import Approval, check
+from campaign_gitops.config import Settings
+from campaign_gitops.errors import FatalError
+from campaign_gitops.github import GitHub, context
+from campaign_gitops.gitrepo import Repo
+from campaign_gitops.mainline import Mainline, Step
+from campaign_gitops.plan import Plan
+from campaign_gitops.pullrequest import base_settings
+from campaign_gitops.state.base import StateStore
+from campaign_gitops.workspace import PlanRequest, Workspace
+
+
+class Refused(FatalError):
+    pass
+
+
+@dataclass(frozen=True)
+class Run:
+    settings: Settings
+    request: PlanRequest
+    state: StateStore
+    by: str  # who runs it, for the state store
+    continue_on_error: bool
+    show: Callable[[Plan], None]
+    run_applier: Callable[[Applier, Plan], Result]
+
+
+def branch_name() -> str:
+    ref = os.environ.get("GITHUB_REF", "")
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else "main"
+
+
+def policy_at(settings: Settings, repo: Repo, commit: str) -> Settings:
+    """The approval policy as committed at `commit`; endpoints and state stay main's own."""
+    at = base_settings(settings, repo, commit).raw
+    fields = {"approval": at.approval, "creator_approver": at.creator_approver, "role": at.role}
+    return replace(settings, raw=settings.raw.model_copy(update=fields))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _start(run: Run, repo: Repo, pushed: str) -> str | None:
+    """Where the walk starts, or None when there is nothing to do."""
+    cursor = run.state.cursor()
+    if cursor is None:
+        parents = repo.parents(pushed)
+        click.echo(
+            f"No apply cursor yet: starting at the pushed commit {pushed[:12]} (what it changed "
+            "is applied; to take an earlier commit as applied, `state set-applied COMMIT`)."
+        )
+        if not parents:
+            run.state.set_cursor(pushed, run.by, "the first commit")
+            return None
+        return parents[0]
+    if cursor.commit == pushed or repo.is_ancestor(pushed, cursor.commit):
+        click.echo(
+            f"Commit {pushed[:12]} is already applied (the cursor is at {cursor.commit[:12]}): "
+            "nothing to do. Re-running an older apply never rolls campaigns back."
+        )
+        return None
+    if not repo.is_ancestor(cursor.commit, pushed):
+        raise Refused(
+            f"the apply cursor {cursor.commit[:12]} is not an ancestor of {pushed[:12]}: the "
+            "branch was rewritten (a force-push?). Nothing was applied. Check what the rewrite "
+            "changed, then record the commit to take as applied with "
+            "`campaign-gitops state set-applied COMMIT`."
+        )
+    return cursor.commit
+
+
+def apply_merged(run: Run) -> int:
+    repo = Repo(run.settings.root)
+    pushed = repo.resolve("HEAD").sha
+    since = _start(run, repo, pushed)
+    if since is None:
+        return 0
+    github = GitHub(context())
+    try:
+        steps = Mainline(repo, github, branch_name()).steps(since, pushed)
+        for step in steps:
+            if not _apply_step(run, repo, github, step):
+                return 1
+    finally:
+        github.close()
+    return 0
+
+
+def _advance(run: Run, step: Step, outcome: str, detail: str = "") -> None:
+    number = int(step.pull["number"]) if step.pull else None
+    for sha in step.commits:
+        run.state.record_commit(sha, number, outcome, _now(), run.by, detail)
+    run.state.set_cursor(step.end, run.by, step.title)
+
+
+def _refuse(run: Run, step: Step, why: str) -> bool:
+    for sha in step.commits:
+        number = int(step.pull["number"]) if step.pull else None
+        run.state.record_commit(sha, number, "refused", _now(), run.by, why)
+    click.echo(
+        f"error: {step.title}: {why}\nNothing from this commit on was applied. Revert it in a "
+        f"pull request, or record it as applied: `campaign-gitops state set-applied {step.end}`.",
+        err=True,
+    )
+    return False
+
+
+def _row(row: list[Any]) -> str:
+    target, kind, key, verdict, reasons, sections, publish = row
+    what = f" [{', '.join(sections)}]" if sections else ""
+    what += " (published)" if publish else ""
+    why = f"; approval: {'; '.join(reasons)}" if reasons else ""
+    return f"{kind} {target} {key}{what}: {verdict}{why}"
+
+
+def moved_since_review(
+    run: Run, judged: Settings, step: Step, approval: Approval, plan: Plan
+) -> str | None:
+    """The plan the approver saw, made again: the reviewed head against the state store (which
+    holds main as it was before this pull request, since steps apply in order), as of the
+    approval. Why it no longer matches the plan about to be applied, if it does not."""
+    if approval.reviewed_at is None:
+        return None
+    at = datetime.fromisoformat(approval.reviewed_at.replace("Z", "+00:00"))
+    workspace = Workspace(judged, approval.head, refresh=False, shared_state=run.state)
+    try:
+        only = workspace.changed_since(step.before)
+        then = workspace.plan(replace(run.request, at=at, only=only))
+    finally:
+        workspace.close()
+    if then.review_digest() == plan.review_digest():
+        return None
+    before = {_row(r) for r in then.reviewed()}
+    after = {_row(r) for r in plan.reviewed()}
+    lines = [f"  approved: {r}" for r in sorted(before - after)]
+    lines += [f"  now:      {r}" for r in sorted(after - before)]
+    return (
+        f"the plan differs from the one approved at {approval.reviewed_at} (digest "
+        f"{then.review_digest()}, now {plan.review_digest()}); ask for a new approval:\n"
+        + "\n".join(lines)
+    )
+
+
+def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
+    judged = policy_at(run.settings, repo, step.before)
+    workspace = Workspace(judged, step.end, shared_state=run.state)
+    try:
+        only = workspace.changed_since(step.before)
+        plan = workspace.plan(replace(run.request, only=only))
+        if not plan.has_changes and not plan.blocked:
+            click.echo(f"{step.title}: no changes to apply.")
+            _advance(run, step, "no-op")
+            return True
+        click.echo(f"\n== {step.title}")
+        run.show(plan)
+        if plan.blocked:
+            return _refuse(run, step, f"{len(plan.blocked)} change(s) are blocked by the rules")
+        as_creator: frozenset[str] = frozenset()
+        approvers: tuple[str, ...] = ()
+        if plan.reviews and step.pull is None:
+            what = ", ".join(c.title for c in plan.reviews)
+            return _refuse(
+                run, step, f"no approved, merged pull request covers it, and it changes: {what}"
+            )
+        if plan.reviews and step.pull is not None:
+            pull = step.pull
+            approval = check(
+                github, int(pull["number"]), judged.raw.approval.approvers, plan.reviews, pull
+            )
+            click.echo(approval.explain())
+            if not approval.ok and not judged.raw.creator_approver:
+                return _refuse(run, step, "not approved")
+            if not approval.ok:
+                click.echo(
+                    "Not approved: the platform's creator-approver workflow sends these "
+                    "changes for approval (pending approval) instead of publishing them."
+                )
+                as_creator = frozenset(c.key for c in plan.reviews)
+            approvers = tuple(approval.approved_by)
+            moved = moved_since_review(run, judged, step, approval, plan) if approval.ok else None
+            if moved:
+                return _refuse(run, step, moved)
+        commit = repo.resolve(step.end)
+        applier = Applier(
+            workspace.backend,
+            run.state,
+            workspace.actor,
+            run.request.at,
+            commit=step.end,
+            author=commit.author,
+            pull_request=int(step.pull["number"]) if step.pull else None,
+            merged_by=str((step.pull or {}).get("merged_by", {}).get("login") or "") or None,
+            approvers=approvers,
+            continue_on_error=run.continue_on_error,
+            as_creator=as_creator,
+        )
+        result = run.run_applier(applier, plan)
+        if not result.ok:
+            return _refuse(run, step, "the apply did not complete (see the errors above)")
+        _advance(run, step, "applied")
+        return True
+    finally:
+        workspace.close()
+
+
+def set_applied(settings: Settings, commit: str, by: str | None, note: str) -> int:
+    """An operator's word that `commit` of main is applied (or is to be skipped): recorded
+    with who said it, and the apply cursor moves there."""
+    repo = Repo(settings.root)
+    sha = repo.resolve(commit).sha
+    who = by or repo.user() or "unknown"
+    workspace = Workspace(settings)
+    try:
+        state = workspace.state
+        state.record_commit(sha, None, "set-applied", _now(), who, note)
+        state.set_cursor(sha, who, note or "state set-applied")
+    finally:
+        workspace.close()
+    click.echo(f"Recorded {sha[:12]} as applied, by {who}; the next apply on main starts after it.")
+    return 0
