@@ -109,6 +109,12 @@ class ApprovalPolicy(Strict):
     )
     channels: list[str] = Field(default_factory=list, description="For `channels`")
     reach_above: int = Field(100_000, ge=0, description="For `reach`")
+    max_reach_growth: float = Field(
+        1.2,
+        ge=1.0,
+        description="At apply time, a change whose estimated reach grew beyond this factor of "
+        "its reach when it was approved needs a new approval",
+    )
 
 
 class EnvironmentConfig(Strict):

@@ -15,12 +15,15 @@ import click
 
 from campaign_gitops.apply import Applier, Result
 from campaign_gitops.approval import Approval, check
+from campaign_gitops.backends.base import Backend
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub, context
 from campaign_gitops.gitrepo import Repo
 from campaign_gitops.mainline import Mainline, Step
+from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan
+from campaign_gitops.policy import new_audience
 from campaign_gitops.pullrequest import base_settings
 from campaign_gitops.state.base import StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
@@ -130,8 +133,41 @@ def _row(row: list[Any]) -> str:
     return f"{kind} {target} {key}{what}: {verdict}{why}"
 
 
+def _reach(backend: Backend, spec: dict[str, Any] | None, at: datetime) -> int | None:
+    if spec is None:
+        return None
+    try:
+        return backend.estimate_reach(CAMPAIGN_ADAPTER.validate_python(spec), at)
+    except (FatalError, ValueError):
+        return None
+
+
+def _reach_grew(
+    backend: Backend, judged: Settings, then: Plan, now: Plan, then_at: datetime, now_at: datetime
+) -> str | None:
+    """An approved audience that reaches many more people at apply time than when it was
+    approved (a month of sign-ups, a widened saved segment) needs a new approval."""
+    if not backend.capabilities.estimate:
+        return None
+    factor = judged.raw.approval.max_reach_growth
+    grown = []
+    for change in now.reviews:
+        if not new_audience(change):
+            continue
+        before = _reach(backend, then.specs.get(change.key), then_at)
+        after = _reach(backend, now.specs.get(change.key), now_at)
+        if before is not None and after is not None and after > before * factor:
+            grown.append(f"  {change.title}: reach ≈ {before:,} when approved, {after:,} now")
+    if not grown:
+        return None
+    return (
+        f"the estimated reach grew beyond {factor}x since the approval; ask for a new "
+        "approval:\n" + "\n".join(grown)
+    )
+
+
 def moved_since_review(
-    run: Run, judged: Settings, step: Step, approval: Approval, plan: Plan
+    run: Run, judged: Settings, step: Step, approval: Approval, plan: Plan, backend: Backend
 ) -> str | None:
     """The plan the approver saw, made again: the reviewed head against the state store (which
     holds main as it was before this pull request, since steps apply in order), as of the
@@ -146,7 +182,7 @@ def moved_since_review(
     finally:
         workspace.close()
     if then.review_digest() == plan.review_digest():
-        return None
+        return _reach_grew(backend, judged, then, plan, at, run.request.at)
     before = {_row(r) for r in then.reviewed()}
     after = {_row(r) for r in plan.reviewed()}
     lines = [f"  approved: {r}" for r in sorted(before - after)]
@@ -194,7 +230,11 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
                 )
                 as_creator = frozenset(c.key for c in plan.reviews)
             approvers = tuple(approval.approved_by)
-            moved = moved_since_review(run, judged, step, approval, plan) if approval.ok else None
+            moved = (
+                moved_since_review(run, judged, step, approval, plan, workspace.backend)
+                if approval.ok
+                else None
+            )
             if moved:
                 return _refuse(run, step, moved)
         commit = repo.resolve(step.end)

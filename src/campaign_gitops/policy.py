@@ -19,7 +19,7 @@ def _safety_limit(spec: dict[str, Any] | None) -> Any:
     return cap.get("safety_limit")
 
 
-def _new_audience(change: Change) -> bool:
+def new_audience(change: Change) -> bool:
     """A create, a replace or an update of `who`: the changes whose reach is estimated."""
     return isinstance(change, Create | Replace) or (
         isinstance(change, Update) and "who" in change.sections
@@ -47,7 +47,7 @@ def reasons(
     sends = isinstance(change, Create | Replace | Update | Publish)
     if "channels" in wanted and sends and channel in policy.channels:
         out.append(f"sends on {channel}")
-    if "reach" in wanted and _new_audience(change) and spec is not None and estimate is not None:
+    if "reach" in wanted and new_audience(change) and spec is not None and estimate is not None:
         reach = estimate(spec)
         if reach is None:
             out.append("its reach could not be estimated")
@@ -86,6 +86,6 @@ def annotate(
 def with_reach(change: Change, spec: dict[str, Any] | None, estimate: Estimate) -> Change:
     """`plan --estimate`: the estimated reach of each new audience (a create, a replace, an
     update of `who`); other changes spend no estimate."""
-    if not change.applicable or not _new_audience(change) or spec is None:
+    if not change.applicable or not new_audience(change) or spec is None:
         return change
     return replace(change, reach=estimate(spec))

@@ -171,3 +171,27 @@ def test_a_base_url_must_be_https_unless_loopback(repo: Path) -> None:
     assert "campaign-gitops.toml:5:1: clevertap.base_url:" in done.stderr
     assert "use https (plain http is allowed only to a loopback address" in done.stderr
     assert PASSCODE not in done.stdout + done.stderr
+
+
+def test_the_sticky_comment_is_only_ever_the_bots_own(
+    repo: Path, hub: FakeGitHub, tmp_path: Path
+) -> None:
+    """Another user's comment that carries the hidden marker is left as it is: the plan is
+    posted as the bot's own comment, which later runs update."""
+    (repo / "campaign-gitops.toml").unlink()
+    _init(repo, "campaign-gitops.toml", POLICY)
+    base = git(repo, "rev-parse", "HEAD")
+    head = _pull_request(repo, {})
+    hub.repo.add_pull(23, "dana", head)
+    planted = hub.repo.add_comment(23, "carol", "<!-- campaign-gitops plan -->\nmy notes")
+    env = env_for(hub, tmp_path)
+    for expected in ("created", "updated"):
+        done = run("--at", T0, "plan", "--ref", head, "--changed-since", base, "--no-refresh",
+                   "--comment", "--pr", "23", cwd=repo, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"{expected} the plan comment on pull request #23" in done.stderr
+    comments = hub.repo.comments[23]
+    assert [c["user"]["login"] for c in comments] == ["carol", "github-actions[bot]"]
+    assert comments[0]["body"] == planted["body"] == "<!-- campaign-gitops plan -->\nmy notes"
+    assert "create campaign spring-sale" in comments[1]["body"]
+    assert "not refreshed from the platform" in comments[1]["body"]
