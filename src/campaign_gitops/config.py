@@ -173,6 +173,17 @@ def _approval_workflow(raw: RawConfig) -> RawConfig:
     return raw
 
 
+def in_ci(environ: Mapping[str, str]) -> bool:
+    return any(environ.get(name, "").lower() in ("true", "1") for name in ("CI", "GITHUB_ACTIONS"))
+
+
+def env_state(environ: Mapping[str, str]) -> str | None:
+    """CAMPAIGN_GITOPS_STATE when it overrides `state`: set, or set but empty in CI (a secret
+    the workflow cannot read is empty, and must not mean "use a local file")."""
+    value = environ.get(STATE_ENV)
+    return value if value or (value is not None and in_ci(environ)) else None
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -183,8 +194,6 @@ class Settings:
     def with_environ(self, environ: Mapping[str, str]) -> Settings:
         """CAMPAIGN_GITOPS_STATE overrides `state`: a PostgreSQL URL with its password belongs
         in a CI secret, not in the repository. Empty counts as unset, except in CI."""
-        from campaign_gitops.state import env_state
-
         state = env_state(environ)
         if state is None:
             return self

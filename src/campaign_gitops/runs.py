@@ -10,7 +10,7 @@ import json
 import sqlite3
 import zlib
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,7 +20,25 @@ from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
 from campaign_gitops.models.common import parse_duration
 
 if TYPE_CHECKING:
-    from campaign_gitops.backends.local import LocalBackend
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from campaign_gitops.lifecycle import Facts
+
+
+class Platform(Protocol):
+    """What running campaigns needs of the local platform (backends/local.py), named here so
+    the platform can use this module without a circle."""
+
+    db: sqlite3.Connection
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def _facts(self, row: sqlite3.Row) -> Facts: ...
+
+    def profiles_path(self) -> Path: ...
+
+    def saved_segments(self) -> dict[str, Any]: ...
 
 # channel -> (viewed, clicked) rates of delivered messages
 ENGAGEMENT = {
@@ -160,7 +178,7 @@ def simulate(
     return stats, users
 
 
-def run_due(backend: LocalBackend, now: datetime) -> int:
+def run_due(backend: Platform, now: datetime) -> int:
     """Record every run due by `now` that is not recorded yet; returns how many."""
     db = backend.db
     audience: Audience | None = None

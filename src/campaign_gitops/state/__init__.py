@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from campaign_gitops.config import STATE_ENV
+from campaign_gitops.config import STATE_ENV, env_state, in_ci
 from campaign_gitops.errors import FatalError
 
 if TYPE_CHECKING:
@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 URL_SCHEMES = ("postgresql://", "postgres://")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 KEY_VALUE = re.compile(r"\s*[A-Za-z_]+\s*=")  # libpq's form starts with `keyword =`
-
-
-def in_ci(environ: Mapping[str, str]) -> bool:
-    return any(environ.get(name, "").lower() in ("true", "1") for name in ("CI", "GITHUB_ACTIONS"))
-
-
-def env_state(environ: Mapping[str, str]) -> str | None:
-    """CAMPAIGN_GITOPS_STATE when it overrides `state`: set, or set but empty in CI (a secret
-    the workflow cannot read is empty, and must not mean "use a local file")."""
-    value = environ.get(STATE_ENV)
-    return value if value or (value is not None and in_ci(environ)) else None
 
 
 def is_postgres(target: str) -> bool:
