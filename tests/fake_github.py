@@ -93,21 +93,25 @@ class Commit:
     committer_email: str = ""
     committer_date: str = ""
     message: str = ""
+    parents: tuple[str, ...] = ()
+    verified: bool = False  # GitHub verified its signature (it signs the commits it makes)
 
 
 def commits_from_git(repo: Path, revisions: str) -> list[Commit]:
     """The commits of `git log revisions` (e.g. "main..spring"), oldest first, as GitHub
     lists a pull request's commits."""
-    fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%s%x1e"
+    fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%s%x1f%P%x1e"
     out = subprocess.run(
         ["git", "log", "--reverse", f"--format={fmt}", revisions],
         cwd=repo, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     commits = []
     for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
-        sha, an, ae, ad, cn, ce, cd, subject = record.split("\x1f")
+        sha, an, ae, ad, cn, ce, cd, subject, parents = record.split("\x1f")
         utc = [_iso(datetime.fromisoformat(d).astimezone(UTC)) for d in (ad, cd)]
-        commits.append(Commit(sha, an, ae, utc[0], cn, ce, utc[1], subject))
+        commits.append(
+            Commit(sha, an, ae, utc[0], cn, ce, utc[1], subject, tuple(parents.split()))
+        )
     return commits
 
 
@@ -416,9 +420,12 @@ class Repo:
                 "committer": {"name": committer[0], "email": committer[1],
                               "date": committer[2]},
                 "message": commit.message,
+                "verification": {"verified": commit.verified,
+                                 "reason": "valid" if commit.verified else "unsigned"},
             },
             "author": author.simple() if author else None,
             "committer": by.simple() if by else None,
+            "parents": [{"sha": p} for p in commit.parents],
         }  # fmt: skip
 
     def pulls_for_commit(self, sha: str) -> list[Pull] | None:

@@ -31,7 +31,8 @@ class Approval:
 
     @property
     def ok(self) -> bool:
-        return not self.needed or bool(self.approved_by)
+        """Unmapped commit identities fail closed: one of them could be an approver's."""
+        return not self.needed or (bool(self.approved_by) and not self.unmapped)
 
     def explain(self) -> str:
         if not self.needed:
@@ -52,6 +53,11 @@ class Approval:
                 "  no review approves it"
             ]
         lines += [f"  commit identity GitHub cannot map to a user: {u}" for u in self.unmapped]
+        if self.needed and self.approved_by and self.unmapped:
+            lines.append(
+                "  not approved while a commit identity is unknown (it could be an approver's): "
+                "add its email to a GitHub account, or re-author the commit"
+            )
         return "\n".join(lines)
 
 
@@ -87,6 +93,18 @@ class Approvers:
         return any(self.github.is_team_member(org, team, login) for org, team in self.teams)
 
 
+def _update_branch(commit: dict[str, Any]) -> bool:
+    """A merge of the base branch that GitHub's "Update branch" made: two parents, committed
+    by web-flow, and signed by GitHub (anyone can write web-flow's email into a commit; only
+    GitHub can sign it)."""
+    raw = commit.get("commit") or {}
+    return (
+        len(commit.get("parents") or ()) == 2
+        and (commit.get("committer") or {}).get("login") == WEB_FLOW
+        and bool((raw.get("verification") or {}).get("verified"))
+    )
+
+
 def contributors(commits: list[dict[str, Any]]) -> tuple[set[int], list[str]]:
     """User ids of everyone who authored or committed the pull request's commits, and the
     identities GitHub could not map to a user. GitHub's own commits (web-flow) and the merges
@@ -94,9 +112,7 @@ def contributors(commits: list[dict[str, Any]]) -> tuple[set[int], list[str]]:
     ids: set[int] = set()
     unmapped: list[str] = []
     for commit in commits:
-        committer = commit.get("committer") or {}
-        message = str((commit.get("commit") or {}).get("message") or "")
-        if committer.get("login") == WEB_FLOW and message.startswith("Merge branch "):
+        if _update_branch(commit):
             continue
         for role in ("author", "committer"):
             account = commit.get(role)

@@ -24,7 +24,7 @@ from campaign_gitops.mainline import Mainline, Step
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan
 from campaign_gitops.policy import new_audience
-from campaign_gitops.pullrequest import base_settings
+from campaign_gitops.pullrequest import base_settings, config_at
 from campaign_gitops.state.base import StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
 
@@ -50,7 +50,10 @@ def branch_name() -> str:
 
 
 def policy_at(settings: Settings, repo: Repo, commit: str) -> Settings:
-    """The approval policy as committed at `commit`; endpoints and state stay main's own."""
+    """The approval policy as committed at `commit`; endpoints and state stay main's own. A
+    commit with no config at all is judged by main's current policy, never by none."""
+    if config_at(repo, commit) is None:
+        return settings
     at = base_settings(settings, repo, commit).raw
     fields = {"approval": at.approval, "creator_approver": at.creator_approver, "role": at.role}
     return replace(settings, raw=settings.raw.model_copy(update=fields))
@@ -126,11 +129,12 @@ def _refuse(run: Run, step: Step, why: str) -> bool:
 
 
 def _row(row: list[Any]) -> str:
-    target, kind, key, verdict, reasons, sections, publish = row
+    target, kind, key, verdict, reasons, sections, publish, spec = row
     what = f" [{', '.join(sections)}]" if sections else ""
     what += " (published)" if publish else ""
     why = f"; approval: {'; '.join(reasons)}" if reasons else ""
-    return f"{kind} {target} {key}{what}: {verdict}{why}"
+    sends = f" (spec {spec})" if spec else ""
+    return f"{kind} {target} {key}{what}: {verdict}{why}{sends}"
 
 
 def _reach(backend: Backend, spec: dict[str, Any] | None, at: datetime) -> int | None:
@@ -172,7 +176,7 @@ def moved_since_review(
     """The plan the approver saw, made again: the reviewed head against the state store (which
     holds main as it was before this pull request, since steps apply in order), as of the
     approval. Why it no longer matches the plan about to be applied, if it does not."""
-    if approval.reviewed_at is None:
+    if not approval.reviewed_at:
         return None
     at = datetime.fromisoformat(approval.reviewed_at.replace("Z", "+00:00"))
     workspace = Workspace(judged, approval.head, refresh=False, shared_state=run.state)
@@ -265,6 +269,11 @@ def set_applied(settings: Settings, commit: str, by: str | None, note: str) -> i
     with who said it, and the apply cursor moves there."""
     repo = Repo(settings.root)
     sha = repo.resolve(commit).sha
+    if not repo.on_first_parent(sha, "HEAD"):
+        raise FatalError(
+            f"{commit} ({sha[:12]}) is not a commit of the checked-out branch's own history "
+            "(its first-parent line): the apply cursor only moves along main"
+        )
     who = by or repo.user() or "unknown"
     workspace = Workspace(settings)
     try:

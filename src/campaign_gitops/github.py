@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from campaign_gitops import redact
 from campaign_gitops.errors import FatalError
 
 API_VERSION = "2022-11-28"
@@ -78,6 +79,7 @@ def _event_pr(path: str | None) -> int | None:
 class GitHub:
     def __init__(self, ctx: GitHubContext, timeout: float = 30.0):
         self.ctx = ctx
+        redact.secret(ctx.token)
         self.client = httpx.Client(
             base_url=ctx.api_url,
             timeout=timeout,
@@ -124,13 +126,17 @@ class GitHub:
             raise self._fail(method, path, response)
         return response.json()
 
-    def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every page of a list, following the Link header's next URL (only ever on the API's
-        own host: the token goes with it)."""
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, most: int | None = None
+    ) -> list[Any]:
+        """Every page of a list (or the first `most`), following the Link header's next URL
+        (only ever on the API's own host: the token goes with it)."""
         items: list[Any] = []
         url: str | None = path
         query: dict[str, Any] | None = {**(params or {}), "per_page": 100}
-        while url:
+        pages = 0
+        while url and (most is None or pages < most):
+            pages += 1
             response = self._request("GET", url, params=query)
             if response.status_code != 200:
                 raise self._fail("GET", path, response)
@@ -149,10 +155,16 @@ class GitHub:
         data: dict[str, Any] = self._json("GET", f"{self._repo}/pulls/{number}")
         return data
 
-    def pulls_closed(self, base: str) -> list[dict[str, Any]]:
-        """The closed pull requests into `base`, merged or not (`merged_at` tells), newest
-        created first. List items carry no merged_by and no commit count: use pull()."""
-        return self._pages(f"{self._repo}/pulls", {"state": "closed", "base": base})
+    def pulls_closed(self, base: str, pages: int = 3) -> list[dict[str, Any]]:
+        """The most recently updated closed pull requests into `base` (`pages` pages of 100),
+        merged or not (`merged_at` tells). List items carry no merged_by and no commit count:
+        use pull()."""
+        query = {"state": "closed", "base": base, "sort": "updated", "direction": "desc"}
+        return self._pages(f"{self._repo}/pulls", query, most=pages)
+
+    def pulls_open(self, head: str) -> list[dict[str, Any]]:
+        """The open pull requests from `head` ("owner:branch", forks included)."""
+        return self._pages(f"{self._repo}/pulls", {"state": "open", "head": head})
 
     def pull_commits(self, number: int) -> list[dict[str, Any]]:
         """The pull request's commits, oldest first. Each has `sha`, `commit.author` and

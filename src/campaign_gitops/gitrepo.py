@@ -161,6 +161,12 @@ class Repo:
             raise GitError(f"cannot walk {since}..{until}: {exc.stderr.strip()}") from exc
         return [line for line in str(out).split() if line]
 
+    def on_first_parent(self, sha: str, ref: str) -> bool:
+        """Whether `sha` is one of `ref`'s own commits (its first-parent line), not a commit of
+        a branch merged into it."""
+        out = str(self.repo.git.rev_list("--first-parent", self._commit(ref).hexsha))
+        return sha in out.split()
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         return bool(self.repo.is_ancestor(self._commit(older), self._commit(newer)))
 

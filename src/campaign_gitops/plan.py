@@ -185,6 +185,10 @@ class Drift:
         }
 
 
+def _reason(text: str) -> str:
+    return "reach" if "reach" in text else text
+
+
 def file_hash(data: dict[str, Any]) -> str:
     """Over everything a plan file says but its version and this hash: an edit shows."""
     return checksum({k: v for k, v in data.items() if k not in ("format_version", "hash")})
@@ -254,10 +258,13 @@ class Plan:
 
     def reviewed(self) -> list[list[Any]]:
         """What a reviewer approves: each change's target, kind, key, verdict, approval reasons,
-        and what it does (sections, publish)."""
+        what it does (sections, publish) and the spec it sends (by checksum: an approval covers
+        the content, not only the kind of change). Reach reasons count as "reach": the number is
+        an estimate of the moment (`approval.max_reach_growth` judges its growth)."""
         return sorted(
-            [c.TARGET, c.KIND, c.key, c.verdict, sorted(c.review),
-             sorted(getattr(c, "sections", ())), getattr(c, "publish", None)]
+            [c.TARGET, c.KIND, c.key, c.verdict, sorted(_reason(r) for r in c.review),
+             sorted(getattr(c, "sections", ())), getattr(c, "publish", None),
+             checksum(self.specs[c.key]) if c.key in self.specs else None]
             for c in self.changes
         )  # fmt: skip
 

@@ -16,10 +16,11 @@ CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
 TRUST_FILES = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", "action.yml")
 
 
-def _config_at(repo: Repo, ref: str, settings: Settings) -> tuple[str, RawConfig]:
-    """The config file as committed at `ref`, where the work tree's is (or would be)."""
-    names = [settings.config_file.name] if settings.config_file else list(CONFIG_NAMES)
-    for name in names:
+def config_at(repo: Repo, ref: str) -> tuple[str, RawConfig] | None:
+    """The config as committed at `ref`, found the way the work tree's is (campaign-gitops.toml,
+    else pyproject.toml's table), whatever the work tree's is called: renaming or moving the
+    config in a pull request must not make an older commit look unconfigured."""
+    for name in CONFIG_NAMES:
         data = repo.file_at(ref, name)
         if data is None:
             continue
@@ -27,17 +28,18 @@ def _config_at(repo: Repo, ref: str, settings: Settings) -> tuple[str, RawConfig
         if name == "pyproject.toml" and f"[{TABLE}" not in text:
             continue
         return name, parse_config(name, text)
-    return names[0], RawConfig()
+    return None
 
 
 def base_settings(settings: Settings, repo: Repo, base: str) -> Settings:
-    """The settings a pull request is judged by: the base commit's config, then the selected
-    environment and the environment variables, as on main."""
+    """The settings a pull request is judged by: the base commit's config (the defaults when
+    the base has none), then the selected environment and the environment variables."""
     if settings.config_file is not None and not settings.config_file.resolve().is_relative_to(
         settings.root
     ):
         return settings  # a config outside the repository was given by the operator
-    name, raw = _config_at(repo, base, settings)
+    found = config_at(repo, base)
+    name, raw = found if found is not None else (CONFIG_FILE, RawConfig())
     at_base = Settings(settings.root, settings.root / name, raw)
     return at_base.for_env(settings.env).with_environ(os.environ)
 
@@ -65,9 +67,11 @@ def notices(repo: Repo, base: str, ref: str, settings: Settings) -> list[str]:
     configs = {repo.prefix + n for n in CONFIG_NAMES}
     if configs & set(changed):
         try:
-            _, before = _config_at(repo, base, settings)
-            _, after = _config_at(repo, ref, settings)
-            diffs = _differences(before.model_dump(), after.model_dump())
+            before, after = (config_at(repo, at) for at in (base, ref))
+            diffs = _differences(
+                (before[1] if before else RawConfig()).model_dump(),
+                (after[1] if after else RawConfig()).model_dump(),
+            )
         except FatalError as exc:
             diffs = [f"the pull request's config does not load ({exc})"]
         detail = "; ".join(diffs) if diffs else "no setting changes"

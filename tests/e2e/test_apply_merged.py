@@ -268,3 +268,57 @@ def test_an_approval_covers_the_plan_that_was_reviewed(main: Path, hub: FakeGitH
     assert "approved: update campaign flash [who]: ok" in late.stderr
     assert "now:      replace campaign flash" in late.stderr
     assert shown(main, "flash")["pull_request"] == 40
+
+
+def test_moving_the_config_does_not_switch_the_policy_off(main: Path, hub: FakeGitHub) -> None:
+    """A pull request moves the (unchanged) policy into pyproject.toml and adds a campaign:
+    the commit before it is still judged by the policy it had, under its own file name."""
+    (main / "campaign-gitops.toml").unlink()
+    table = CONFIG.replace("[approval]", "[tool.campaign-gitops.approval]")
+    branch(main, hub, 43, "dana", {
+        "pyproject.toml": "[tool.campaign-gitops]\n" + table,
+        "campaigns/promotions/spring-sale.yaml": campaign("Spring"),
+    })  # fmt: skip
+    git(main, "switch", "-q", "b43")
+    git(main, "rm", "-q", "campaign-gitops.toml")
+    git(main, "commit", "-q", "-m", "one config file")
+    head = git(main, "rev-parse", "HEAD")
+    hub.repo.push(43, head)
+    git(main, "switch", "-q", "main")
+    merge(main, hub, 43)
+    refused = ci_apply(main, hub)
+    assert refused.returncode == 1, refused.stdout
+    assert "needs an approval from carol" in refused.stdout
+    assert "spring-sale" not in live(main)
+
+
+DRAFT = campaign("Draft").replace("labels: [Promotions]", "labels: [Promotions]\nstate: draft")
+
+
+def test_an_approval_covers_the_content_it_saw(main: Path, hub: FakeGitHub) -> None:
+    """Approved: publish a draft. Merged first, with no approval needed (a draft): its body
+    becomes a phishing link. The approval of the publish does not cover that body."""
+    path = "campaigns/promotions/d.yaml"
+    head = branch(main, hub, 44, "dana", {path: DRAFT})
+    merge(main, hub, 44)
+    assert ci_apply(main, hub).returncode == 0  # a draft needs no approval
+    publish = branch(main, hub, 45, "dana", {path: DRAFT.replace("state: draft", "state: active")})
+    hub.repo.review(45, "carol", "APPROVED", publish)
+    edit = branch(main, hub, 46, "dana", {path: DRAFT.replace("Twenty percent off", "evil.link")})
+    assert head and edit
+    merge(main, hub, 46)
+    merge(main, hub, 45)
+    refused = ci_apply(main, hub)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "pull request #45" in refused.stderr
+    assert "the plan differs from the one approved at" in refused.stderr
+    listed = json.loads(run("--at", T0, "list", "--all", "--format", "json", cwd=main).stdout)
+    assert {c["id"]: c["status"] for c in listed}["d"] == "draft"
+
+
+def test_set_applied_moves_only_along_main(main: Path, hub: FakeGitHub) -> None:
+    side = branch(main, hub, 47, "dana", {"campaigns/promotions/a.yaml": campaign("A")})
+    merge(main, hub, 47)
+    refused = run("state", "set-applied", side, cwd=main)
+    assert refused.returncode == 1 and "first-parent line" in refused.stderr
+    assert run("state", "set-applied", "HEAD", cwd=main).returncode == 0

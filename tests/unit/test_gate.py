@@ -50,20 +50,25 @@ def test_an_audience_that_grew_since_its_approval_needs_a_new_one(tmp_path: Path
 
 
 def _commit(sha: str, author: dict[str, Any] | None, committer: dict[str, Any] | None,
-            message: str = "work") -> dict[str, Any]:  # fmt: skip
+            parents: int = 1, verified: bool = False) -> dict[str, Any]:  # fmt: skip
     raw = {"name": "Someone", "email": "someone@example.com"}
     return {"sha": sha, "author": author, "committer": committer,
-            "commit": {"author": raw, "committer": raw, "message": message}}  # fmt: skip
+            "parents": [{"sha": str(i) * 40} for i in range(parents)],
+            "commit": {"author": raw, "committer": raw, "message": "Merge branch 'main'",
+                       "verification": {"verified": verified}}}  # fmt: skip
 
 
 def test_commit_identities() -> None:
-    carol, dana = {"login": "carol", "id": 5}, {"login": "dana", "id": 7}
+    carol, dana, erin = {"login": "carol", "id": 5}, {"login": "dana", "id": 7}, {"id": 9}
     flow = {"login": "web-flow", "id": 19864447}
     ids, unmapped = contributors([
         _commit("a" * 40, dana, dana),
-        _commit("b" * 40, carol, flow),  # a web edit: carol is its author
-        _commit("c" * 40, carol, flow, "Merge branch 'main' into feature"),  # Update branch
-        _commit("d" * 40, None, dana),
+        _commit("b" * 40, carol, flow, parents=2, verified=True),  # GitHub's "Update branch"
+        _commit("c" * 40, None, dana),
     ])  # fmt: skip
-    assert ids == {5, 7}
-    assert unmapped == ["author Someone <someone@example.com> of dddddddddddd"]
+    assert ids == {7}
+    assert unmapped == ["author Someone <someone@example.com> of cccccccccccc"]
+    # web-flow's email written into a commit by hand: not signed by GitHub, so it counts
+    forged, _ = contributors([_commit("d" * 40, carol, flow, parents=2), _commit("e" * 40,
+                              erin | {"login": "erin"}, flow)])  # fmt: skip
+    assert forged == {5, 9}

@@ -361,3 +361,13 @@ def test_a_server_error_on_a_read_is_retried(hub: FakeGitHub) -> None:
     hub.repo.add_pull(7, "dana", "a" * 40)
     hub.repo.fail_next = 2
     assert client(hub).pull(7)["number"] == 7
+
+
+def test_the_token_is_a_secret_of_every_output() -> None:
+    from campaign_gitops import redact
+    from campaign_gitops.github import GitHub, GitHubContext
+
+    token = "ghs_never_printed_" + "7" * 20
+    client = GitHub(GitHubContext("http://127.0.0.1:9", token, "acme/campaigns", None))
+    client.close()
+    assert token not in redact.text(f"Authorization: Bearer {token}")

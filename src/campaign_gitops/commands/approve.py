@@ -14,11 +14,14 @@ from campaign_gitops.workspace import PlanRequest, Workspace
 STATUS_CONTEXT = "campaign-gitops/approval"  # the commit status branch protection can require
 
 
-def _pull_of(github: GitHub, pr: int | None, sha: str | None) -> int:
+def _pull_of(github: GitHub, pr: int | None, sha: str | None, head: str | None) -> int:
+    """The pull request: given, or the open one whose head is `sha` (found by the commit, or,
+    for a fork's commit that the base repository's commit API does not know, by its branch)."""
     if pr is not None:
         return pr
     if sha is not None:
-        for pull in github.pulls_for_commit(sha, retries=0):
+        found = github.pulls_open(head) if head else github.pulls_for_commit(sha, retries=0)
+        for pull in found:
             if pull.get("state") == "open" and pull["head"]["sha"] == sha:
                 return int(pull["number"])
     raise GitHubError("no pull request: run on a pull_request event or pass --pr")
@@ -32,13 +35,14 @@ def check(
     base: str | None = None,
     refresh: bool = True,
     status: bool = False,
+    head: str | None = None,
 ) -> int:
     """With `ref`, the pull request's files are data at `ref` and everything trusted (the
     policy, the endpoints) comes from its base commit: `base`, or the pull request's own."""
     github = GitHub(context(pr))
     try:
         sha = Repo(settings.root).resolve(ref).sha if ref is not None else None
-        number = _pull_of(github, github.ctx.pr, sha)
+        number = _pull_of(github, github.ctx.pr, sha, head)
         notices: list[str] = []
         if sha is not None:
             pull = github.pull(number)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campaign_gitops import render
+from campaign_gitops import ci, render
 from campaign_gitops.config import Settings
 from campaign_gitops.plan import Plan
 from campaign_gitops.pullrequest import for_pull_request
@@ -75,6 +75,8 @@ def plan(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render.as_json(result) + "\n")
     show(result, fmt)
+    # the run's own page: unlike the comment, no one with write access can edit it afterwards
+    ci.step_summary("campaign-gitops plan", render.text(result, colour=False))
     if post_comment:
         comment(result, pr)
     if out is not None and fmt == "text":
