@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CG := $(BIN)/campaign-gitops
 
-.PHONY: demo test lint typecheck unit bench install clean postgres tools
+.PHONY: demo test lint typecheck unit bench install clean postgres tools fuzz
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
@@ -49,6 +49,16 @@ unit: $(STAMP) postgres tools
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
+
+# Longer than the suite's fuzzing: hypothesis's long profiles (50 times the examples; the
+# reconciler's invariant: hundreds of longer sequences on both backends, about half an hour),
+# then a minute of coverage-guided atheris when it installs (wheels for Linux x86-64 only).
+fuzz: $(STAMP)
+	CAMPAIGN_GITOPS_FUZZ=long $(BIN)/pytest -q -n 2 -p no:cacheprovider tests/unit/test_fuzz.py \
+		tests/e2e/test_invariant.py
+	@if $(BIN)/pip install --quiet atheris >/dev/null 2>&1; then \
+		$(BIN)/python tools/fuzz_loader.py -max_total_time=60 -rss_limit_mb=2048; \
+	else echo "atheris does not install on this machine: skipped"; fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py

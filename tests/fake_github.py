@@ -109,9 +109,7 @@ def commits_from_git(repo: Path, revisions: str) -> list[Commit]:
     for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
         sha, an, ae, ad, cn, ce, cd, subject, parents = record.split("\x1f")
         utc = [_iso(datetime.fromisoformat(d).astimezone(UTC)) for d in (ad, cd)]
-        commits.append(
-            Commit(sha, an, ae, utc[0], cn, ce, utc[1], subject, tuple(parents.split()))
-        )
+        commits.append(Commit(sha, an, ae, utc[0], cn, ce, utc[1], subject, tuple(parents.split())))
     return commits
 
 

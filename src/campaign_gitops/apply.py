@@ -160,7 +160,7 @@ class Applier:
                     for future in [pool.submit(one, step, change) for step, change in batch]:
                         future.result()
         if not any(change.TARGET == "label" for change, _ in result.failed):
-            self._settle_labels(plan.labels)
+            self.settle_labels(plan.labels)
         self.state.finish(result.apply_id)
         return result
 
@@ -192,7 +192,7 @@ class Applier:
             if on_step is not None:
                 on_step(change, "failed" if outcome.get("error") else "done")
 
-    def _settle_labels(self, desired: dict[str, str | None]) -> None:
+    def settle_labels(self, desired: dict[str, str | None]) -> None:
         """Every label in labels.yaml that is on the platform is managed; a record whose label
         is gone (renamed by an apply that crashed before recording it) is dropped."""
         on_platform = {label.name for label in self.backend.list_labels()}
@@ -266,6 +266,9 @@ class Applier:
             case Create() | Replace():
                 if isinstance(change, Replace) and change.stop_first:
                     b.stop(change.platform_id, actor=actor, now=now)
+                    self.kill.point()
+                if isinstance(change, Replace) and change.archive_first:
+                    b.archive(change.platform_id, actor=actor, now=now)
                     self.kill.point()
                 model = CAMPAIGN_ADAPTER.validate_python(spec)
                 live = b.create_campaign(

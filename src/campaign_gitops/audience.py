@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,8 +61,15 @@ class Audience:
     def open(cls, path: Path, saved: dict[str, Any] | None = None) -> Audience:
         if not path.exists():
             return cls({}, {"users": 0, "vocab": {}, "kinds": {}, "events": {}}, saved or {})
-        store = np.load(path, allow_pickle=False)
-        return cls(store, json.loads(str(store["meta"])), saved or {})
+        try:
+            store = np.load(path, allow_pickle=False)
+            meta = json.loads(str(store["meta"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise FatalError(
+                f"the profile store {path} is damaged ({exc}): `campaign-gitops platform seed` "
+                "writes it again"
+            ) from None
+        return cls(store, meta, saved or {})
 
     @property
     def size(self) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from campaign_gitops.files import write_atomic
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 
 
@@ -44,5 +45,5 @@ def add_labels(labels_file: Path, names: list[str]) -> list[str]:
         if not text.endswith("\n"):
             text += "\n"
         text += "".join(f"  - name: {yaml.safe_dump(name).splitlines()[0]}\n" for name in missing)
-        labels_file.write_text(text)
+        write_atomic(labels_file, text)
     return missing

@@ -3,51 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from campaign_gitops import __version__, redact
+from campaign_gitops.cli_context import TABLE_FORMATS, Context, env_option, pass_ctx
+from campaign_gitops.cli_state import ack, state
 from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
 
 if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models
     from campaign_gitops.backends.base import ListFilter
-    from campaign_gitops.config import Settings
 
 log = logging.getLogger("campaign_gitops")
 FORMATS = click.Choice(["text", "json", "github"])
-
-
-@dataclass
-class Context:
-    chdir: Path
-    config_file: Path | None
-    at_text: str | None
-    verbose: bool = False
-    env: str | None = None
-
-    @cached_property
-    def settings(self) -> Settings:
-        from campaign_gitops.config import load_settings
-
-        return (
-            load_settings(self.chdir, self.config_file).for_env(self.env).with_environ(os.environ)
-        )
-
-    @cached_property
-    def at(self) -> datetime:
-        from campaign_gitops.timeutil import parse_at
-
-        return parse_at(self.at_text)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,20 +53,6 @@ def cli(
     """Messaging campaigns as code: validate, plan and apply them from git."""
     redact.configure_logging(verbose)
     ctx.obj = Context(chdir, config_file, at_text, verbose, env)
-
-
-def _set_env(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        ctx.ensure_object(Context).env = value
-
-
-env_option = click.option(
-    "--env",
-    metavar="NAME",
-    expose_value=False,
-    callback=_set_env,
-    help="An environment from config (default: the top level).",
-)
 
 
 @cli.command()
@@ -137,9 +94,6 @@ def init(directory: Path) -> None:
     from campaign_gitops.commands.init import init as run
 
     raise SystemExit(run(directory))
-
-
-TABLE_FORMATS = click.Choice(["table", "json", "csv"])
 
 
 def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -319,6 +273,7 @@ def approval() -> None:
     "the base (default: the work tree, with its own config).",
 )
 @click.option("--base", metavar="REF", help="With --ref: the base (default: the pull request's).")
+@click.option("--head", metavar="OWNER:BRANCH", help="Find the pull request by its branch (forks).")
 @click.option(
     "--status",
     is_flag=True,
@@ -328,13 +283,19 @@ def approval() -> None:
 @env_option
 @pass_ctx
 def approval_check(
-    ctx: Context, pr: int | None, ref: str | None, base: str | None, refresh: bool, status: bool
+    ctx: Context,
+    pr: int | None,
+    ref: str | None,
+    base: str | None,
+    head: str | None,
+    refresh: bool,
+    status: bool,
 ) -> None:
     """Pass only when an approver other than the author approved the head commit."""
     from campaign_gitops.commands.approve import check
 
     request = _request(ctx, False, False)
-    raise SystemExit(check(ctx.settings, request, pr, ref, base, refresh, status))
+    raise SystemExit(check(ctx.settings, request, pr, ref, base, refresh, status, head))
 
 
 def _duration(text: str) -> float:
@@ -421,78 +382,8 @@ def clone(ctx: Context, source: str, new_id: str) -> None:
     raise SystemExit(run(ctx.settings, ctx.at, source, new_id))
 
 
-@cli.group()
-def state() -> None:
-    """The state store: managed campaigns, last-applied specs, the lock."""
-
-
-@state.command("list")
-@click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
-@env_option
-@pass_ctx
-def state_list(ctx: Context, fmt: str) -> None:
-    """Campaigns under management and who applied them."""
-    from campaign_gitops.commands.state import list_managed
-
-    raise SystemExit(list_managed(ctx.settings, fmt))
-
-
-@state.command("show")
-@click.argument("campaign_id")
-@env_option
-@pass_ctx
-def state_show(ctx: Context, campaign_id: str) -> None:
-    """One managed campaign: platform id, last-applied spec, history."""
-    from campaign_gitops.commands.state import show
-
-    raise SystemExit(show(ctx.settings, campaign_id))
-
-
-@state.command("set-applied")
-@click.argument("commit")
-@click.option("--by", help="Who records it (default: the git user).")
-@click.option("--note", default="", help="Why, for the record.")
-@env_option
-@pass_ctx
-def state_set_applied(ctx: Context, commit: str, by: str | None, note: str) -> None:
-    """Take COMMIT of main as applied: the next apply on main starts after it."""
-    from campaign_gitops.gate import set_applied
-
-    raise SystemExit(set_applied(ctx.settings, commit, by, note))
-
-
-@state.command("unlock")
-@click.argument("lock_id")
-@env_option
-@pass_ctx
-def state_unlock(ctx: Context, lock_id: str) -> None:
-    """Release a lock left by an apply that is gone (the id is in the lock message)."""
-    from campaign_gitops.commands.state import unlock
-
-    raise SystemExit(unlock(ctx.settings, lock_id))
-
-
-@state.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@env_option
-@pass_ctx
-def state_export(ctx: Context, file: str) -> None:
-    """Write the whole state store (not the lock) to FILE as JSON; '-' is standard output."""
-    from campaign_gitops.commands.state import export
-
-    raise SystemExit(export(ctx.settings, file))
-
-
-@state.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--replace", is_flag=True, help="Replace a state store that is not empty.")
-@env_option
-@pass_ctx
-def state_import(ctx: Context, file: str, replace: bool) -> None:
-    """Replace the state store's content with FILE, an export, in one transaction."""
-    from campaign_gitops.commands.state import import_
-
-    raise SystemExit(import_(ctx.settings, file, replace))
+cli.add_command(state)
+cli.add_command(ack)
 
 
 @cli.group()
@@ -542,9 +433,12 @@ def main(argv: list[str] | None = None, *, commands_stopped: bool = False) -> in
         click.echo("Interrupted.", err=True)
         return 130
     except Exception as exc:
+        from campaign_gitops.failures import explain
+
         if verbose:
             redact.print_exc()
-        message = redact.text(f"unexpected {type(exc).__name__}: {exc}")
-        click.echo(f"error: {message} (run with -v for details)", err=True)
+        known = explain(exc)  # a full disk, a damaged database...: what to do, not "unexpected"
+        message = known or f"unexpected {type(exc).__name__}: {exc} (run with -v for details)"
+        click.echo(f"error: {redact.text(message)}", err=True)
         return 1
     return 0

@@ -7,16 +7,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
+from campaign_gitops import files
 from campaign_gitops.errors import ConfigError, FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.models.common import Strict
+from campaign_gitops.yamllimits import MIB
+
+if TYPE_CHECKING:
+    from campaign_gitops.loader import Desired
 
 CONFIG_FILE = "campaign-gitops.toml"
 STATE_ENV = "CAMPAIGN_GITOPS_STATE"
@@ -46,6 +51,13 @@ class ClevertapConfig(Strict):
     region: Region = "eu1"
     base_url: str | None = Field(None, description="Overrides the region's host (tests, proxies)")
     max_concurrency: int = Field(3, ge=1, le=3, description="Requests in flight (the API's limit)")
+    creates_per_second: float = Field(
+        3.0,
+        gt=0,
+        le=3,
+        description="Creates (and estimates) started per second, per account: the Create "
+        "Campaign API's limit is 3",
+    )
     timeout: float = Field(20.0, gt=0, description="Seconds before a request counts as failed")
 
     @property
@@ -154,6 +166,12 @@ class RawConfig(Strict):
     estimate: bool = Field(
         False, description="Plans show the estimated reach of new audiences (plan --estimate)"
     )
+    max_file_bytes: int = Field(
+        MIB,
+        ge=1024,
+        le=64 * MIB,
+        description="Campaign and labels files larger than this are refused unread",
+    )
     environments: dict[str, EnvironmentConfig] = Field(
         default_factory=dict,
         description="Named environments (staging, production); the top level is `default`",
@@ -241,6 +259,95 @@ class Settings:
     def platform_path(self) -> Path:
         return self.root / self.raw.platform
 
+    def read_worktree(self) -> Desired:
+        """The desired state in the work tree. A folder or file the config names must exist: a
+        misspelt campaigns_dir would otherwise read as a repository without campaigns."""
+        from campaign_gitops.loader import read_worktree
+
+        named = self.raw.model_fields_set
+        missing = [
+            (key, f"{getattr(self.raw, key)!r} does not exist (in {self.root})")
+            for key in ("campaigns_dir", "labels_file")
+            if key in named and not (self.root / getattr(self.raw, key)).exists()
+        ]
+        if missing:
+            raise ValidationFailed(
+                _config_problems(self.config_file, missing, "config-missing-path")
+            )
+        return read_worktree(
+            self.root, self.campaigns_dir, self.labels_file, self.raw.max_file_bytes
+        )
+
+
+def _config_problems(
+    config_file: Path | None, found: Sequence[tuple[str | tuple[str, ...], str]], code: str
+) -> list[Problem]:
+    """Problems at the config's keys (`found`: key path, message)."""
+    name = config_file.name if config_file is not None else CONFIG_FILE
+    try:
+        text = config_file.read_text(encoding="utf-8") if config_file is not None else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    table = TABLE if name == "pyproject.toml" else ""
+    problems = []
+    for key, message in found:
+        loc = (key,) if isinstance(key, str) else key
+        line, col = _toml_position(text, table, loc)
+        problems.append(Problem(name, line or 1, col or 1, dotted(loc), message, code))
+    return problems
+
+
+def _sqlite_path(state: str) -> bool:
+    """Whether `state` names a SQLite file (not a PostgreSQL URL or key=value string)."""
+    return bool(state.strip()) and "://" not in state and "=" not in state
+
+
+def _outside(root: Path, raw: RawConfig) -> list[tuple[str | tuple[str, ...], str]]:
+    """The config's paths that resolve outside the repository (through `..`, an absolute path
+    or a link): a pull request's config is read by `validate` in CI. The labels file itself may
+    be a link: reading it refuses that, with the file's own problem."""
+    named: list[tuple[str | tuple[str, ...], str]] = [
+        ("campaigns_dir", raw.campaigns_dir),
+        ("labels_file", raw.labels_file),
+        ("platform", raw.platform),
+        ("state", raw.state),
+    ]
+    for env_name, env in raw.environments.items():
+        named += [(("environments", env_name, "platform"), env.platform or "")]
+        named += [(("environments", env_name, "state"), env.state or "")]
+    found = []
+    for key, value in named:
+        last = key if isinstance(key, str) else key[-1]
+        if not value or (last == "state" and not _sqlite_path(value)):
+            continue
+        path = root / value
+        if not files.inside(root, path.parent if last == "labels_file" else path):
+            found.append(
+                (
+                    key,
+                    f"{value!r} resolves outside the repository ({root}): the files, the local "
+                    f"platform and a SQLite state store must be inside it (a store elsewhere is "
+                    f"named by {STATE_ENV}, an operator's setting)",
+                )
+            )
+    return found
+
+
+def _check_paths(root: Path, config_file: Path | None, raw: RawConfig) -> None:
+    """Paths set in the config are reported at their keys; a default that leads outside (a
+    linked folder) is reported at the path itself."""
+    outside = _outside(root, raw)
+    if not outside:
+        return
+    named = raw.model_fields_set | {"environments"}
+    keyed = [(key, message) for key, message in outside if not isinstance(key, str) or key in named]
+    problems = _config_problems(config_file, keyed, files.OUTSIDE)
+    for key, message in outside:
+        if isinstance(key, str) and key not in named:
+            value = str(getattr(raw, key))
+            problems.append(Problem(value, 1, 1, "", message, files.OUTSIDE))
+    raise ValidationFailed(problems)
+
 
 def find_config(start: Path) -> tuple[Path, Path | None]:
     """(root, config file): the nearest folder up from `start` holding our config."""
@@ -255,9 +362,10 @@ def find_config(start: Path) -> tuple[Path, Path | None]:
 
 def _toml_position(text: str, table: str, loc: tuple[str | int, ...]) -> tuple[int, int]:
     """Best effort (tomllib keeps no positions): the line of the longest key path that
-    leads to `loc`, a table header or a `key =` line."""
+    leads to `loc`, a table header or a `key =` line; else the first header of a table under
+    it (`[a.b]` defines `a`); else the top of the file."""
     wanted = [*(table.split(".") if table else []), *map(str, loc)]
-    best, best_len = (0, 0), 0
+    best, best_len, under = (1, 1), 0, (0, 0)
     current: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -272,7 +380,9 @@ def _toml_position(text: str, table: str, loc: tuple[str | int, ...]) -> tuple[i
             continue
         if full == wanted[: len(full)] and len(full) > best_len:
             best, best_len = (number, col), len(full)
-    return best
+        elif under == (0, 0) and full[: len(wanted)] == wanted:
+            under = (number, col)
+    return under if best_len < len(wanted) and under != (0, 0) else best
 
 
 def load_settings(start: Path, config_file: Path | None = None) -> Settings:
@@ -281,8 +391,16 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
     else:
         root = config_file.resolve().parent
     if config_file is None:
+        _check_paths(root, None, RawConfig())
         return Settings(root=root, config_file=None, raw=RawConfig())
-    return Settings(root, config_file, parse_config(config_file.name, config_file.read_text()))
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(f"cannot read the config file {config_file}: {why}") from None
+    raw = parse_config(config_file.name, text)
+    _check_paths(root, config_file, raw)
+    return Settings(root, config_file, raw)
 
 
 def parse_config(name: str, text: str) -> RawConfig:
@@ -293,7 +411,9 @@ def parse_config(name: str, text: str) -> RawConfig:
     except tomllib.TOMLDecodeError as exc:
         # 3.11: TOMLDecodeError has no lineno; its message ends "(at line L, column C)"
         found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (int(found[1]), int(found[2])) if found else (0, 0)
+        last = text.rsplit("\n", 1)[-1]
+        end = (text.count("\n") + 1, len(last) + 1)  # "at end of document"
+        line, col = (int(found[1]), int(found[2])) if found else end
         raise ValidationFailed([Problem(name, line, col, "", str(exc), "toml-syntax")]) from exc
     table = TABLE if Path(name).name == "pyproject.toml" else ""
     section = document.get("tool", {}).get("campaign-gitops", {}) if table else document

@@ -3,17 +3,23 @@ two commits, commit authorship, branches for imports. GitCommandError never leav
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from campaign_gitops import yamlio
-from campaign_gitops.errors import FatalError
-from campaign_gitops.loader import YAML_SUFFIXES, Desired, build, decode, gc_paused
+from campaign_gitops import files, yamlio
+from campaign_gitops.errors import FatalError, Problem, ValidationFailed
+from campaign_gitops.loader import YAML_SUFFIXES, Desired, Source, build, decode, gc_paused
+from campaign_gitops.yamllimits import MIB
 
 if TYPE_CHECKING:
     import git
+
+
+LINK_MODE = 0o120000  # a symbolic link's tree entry
+MAX_FILE_BYTES = 64 * MIB  # the most max_file_bytes allows
 
 
 class GitError(FatalError):
@@ -62,11 +68,16 @@ class Repo:
         author = f"{commit.author.name} <{commit.author.email}>"
         return CommitInfo(commit.hexsha, author, str(commit.message).strip())
 
-    def _blobs(self, ref: str, folder: str) -> Iterator[Any]:
+    def _blobs(self, ref: str, folder: str, unread: list[Problem]) -> Iterator[Any]:
         tree = self._commit(ref).tree
         try:
             sub = tree / (self.prefix + folder) if folder else tree
         except KeyError:
+            return
+        if getattr(sub, "mode", 0) == LINK_MODE:
+            unread.append(self._refused(sub, MIB) or files.link_problem(folder, "?", True))
+            return
+        if getattr(sub, "type", "") != "tree":
             return
         for item in sub.traverse():
             path = getattr(item, "path", "")
@@ -90,26 +101,66 @@ class Repo:
         paths = {p for d in diffs for p in (d.a_path, d.b_path) if p is not None}
         return sorted(paths)
 
-    def _file(self, ref: str, path: str) -> bytes | None:
+    def _entry(self, ref: str, path: str) -> Any | None:
         try:
-            blob = self._commit(ref).tree / (self.prefix + path)
+            return self._commit(ref).tree / (self.prefix + path)
         except KeyError:
+            return None
+
+    def _file(self, ref: str, path: str) -> bytes | None:
+        """A committed regular file; None for a link (never followed) or a file past the
+        largest size the config allows."""
+        blob = self._entry(ref, path)
+        if blob is None or getattr(blob, "type", "") != "blob":
+            return None
+        if blob.mode == LINK_MODE or blob.size > MAX_FILE_BYTES:
             return None
         data: bytes = blob.data_stream.read()
         return data
 
+    def _refused(self, blob: Any, limit: int) -> Problem | None:
+        """Why a committed file is not read: a link (its text names the target; the target
+        is never looked up), or its size."""
+        file = self._relative(blob.path)
+        if blob.mode == LINK_MODE:
+            target = blob.data_stream.read(4096).decode("utf-8", errors="replace")
+            where = posixpath.normpath(posixpath.join(posixpath.dirname(blob.path), target))
+            outside = target.startswith("/") or where == ".." or where.startswith("../")
+            outside = outside or not (where + "/").startswith(self.prefix)
+            return files.link_problem(file, target, outside)
+        if blob.size > limit:
+            return files.too_large(file, blob.size, limit)
+        return None
+
+    def _source(self, blob: Any, limit: int, unread: list[Problem]) -> Source | None:
+        problem = self._refused(blob, limit)
+        if problem is not None:
+            unread.append(problem)
+            return None
+        try:
+            return decode(self._relative(blob.path), blob.data_stream.read())
+        except ValidationFailed as exc:
+            unread.extend(exc.problems)
+            return None
+
     def _relative(self, repo_path: str) -> str:
         return repo_path[len(self.prefix) :]
 
-    def desired_at(self, ref: str, campaigns_dir: str, labels_file: str) -> Desired:
+    def desired_at(
+        self, ref: str, campaigns_dir: str, labels_file: str, max_file_bytes: int = MIB
+    ) -> Desired:
         """The desired state as committed at `ref`, without touching the work tree."""
+        unread: list[Problem] = []
         with gc_paused():
-            sources = [
-                decode(self._relative(blob.path), blob.data_stream.read())
-                for blob in sorted(self._blobs(ref, campaigns_dir), key=lambda b: b.path)
-            ]
-            labels = self._file(ref, labels_file)
-            return build(sources, decode(labels_file, labels) if labels is not None else None)
+            blobs = sorted(self._blobs(ref, campaigns_dir, unread), key=lambda b: b.path)
+            sources = [s for b in blobs if (s := self._source(b, max_file_bytes, unread))]
+            entry = self._entry(ref, labels_file)
+            if entry is not None and getattr(entry, "type", "") != "blob":
+                entry = None
+            labels = self._source(entry, max_file_bytes, unread) if entry is not None else None
+            return build(
+                sources, labels, unread, labels_unread=entry is not None and labels is None
+            )
 
     def merge_base(self, base: str, ref: str) -> str:
         """Where `ref` left `base`: a pull request's changes are counted from there, as GitHub

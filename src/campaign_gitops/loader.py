@@ -8,13 +8,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 
 from pydantic import ValidationError
 from pydantic_core.core_schema import ErrorType
 
-from campaign_gitops import schema, yamlio
+from campaign_gitops import files, schema, yamlio
 from campaign_gitops.errors import PathPart, Problem, ValidationFailed, dotted
 from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, Label, LabelsFile
 from campaign_gitops.models.common import (
@@ -25,11 +26,13 @@ from campaign_gitops.models.common import (
     control_character,
     printable,
 )
+from campaign_gitops.yamllimits import MIB
 
 BUILTIN_ERRORS = frozenset(get_args(ErrorType))
 LABEL_RE = re.compile(LABEL_PATTERN)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 YAML_SUFFIXES = (".yaml", ".yml")
+MAX_PROBLEMS = 100  # a file
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def _model_problems(
     source: Source, exc: ValidationError, strip: int, cross_field_only: bool = False
 ) -> list[Problem]:
     problems = []
-    for err in exc.errors():
+    for err in exc.errors()[: MAX_PROBLEMS + 1]:
         if cross_field_only and err["type"] in BUILTIN_ERRORS:
             continue  # the schema already reported it, in its own words
         loc: list[PathPart] = list(err["loc"][strip:])
@@ -163,12 +166,8 @@ def _parse(source: Source, problems: list[Problem]) -> Any:
     try:
         data = yamlio.load(source.text)
     except yamlio.YamlSyntaxError as exc:
-        duplicate = "duplicate key" in exc.message
-        code = "duplicate-key" if duplicate else "yaml-syntax"
-        message = (
-            exc.message.removeprefix("while constructing a mapping ") if duplicate else exc.message
-        )
-        problems.append(Problem(source.file, exc.line, exc.col, "", message, code))
+        message = exc.message.removeprefix("while constructing a mapping ")
+        problems.append(Problem(source.file, exc.line, exc.col, "", message, exc.code))
         return None
     if not isinstance(data, dict):
         problems.append(
@@ -179,7 +178,8 @@ def _parse(source: Source, problems: list[Problem]) -> Any:
 
 
 def _check(source: Source, data: dict[str, Any], name: str, problems: list[Problem]) -> bool:
-    errors = [_schema_problem(source, e) for e in schema.validator(name).iter_errors(data)]
+    found = islice(schema.validator(name).iter_errors(data), MAX_PROBLEMS + 1)
+    errors = [_schema_problem(source, e) for e in found]
     problems.extend(errors)
     return not errors
 
@@ -270,23 +270,37 @@ def load_labels(source: Source, problems: list[Problem]) -> tuple[list[str], lis
                     )
                 )
             seen.setdefault(name, index)
-    names = [item["name"] for item in items if isinstance(item, dict) and "name" in item]
+    names = [
+        item["name"]
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    ]
     return names, labels
 
 
-def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> Desired:
-    """Everything wrong in every file, or the desired state."""
-    problems: list[Problem] = []
+def build(
+    campaign_sources: Iterable[Source],
+    labels_source: Source | None,
+    unread: Sequence[Problem] = (),
+    labels_unread: bool = False,
+) -> Desired:
+    """Everything wrong in every file, or the desired state. `unread`: the files refused before
+    parsing (too large, a link, unreadable); `labels_unread`: the labels file is one of them,
+    so the labels campaigns use cannot be checked."""
+    problems: list[Problem] = list(unread)
     known: set[str] = set()
     labels: list[Label] = []
     if labels_source is not None:
         names, labels = load_labels(labels_source, problems)
+        _at_most(problems, len(unread), labels_source.file)
         known = set(names)
     where = labels_source.file if labels_source else "labels.yaml"
     desired = Desired(labels_source=labels_source)
     owners: dict[str, str] = {}
     for source in campaign_sources:
+        before = len(problems)
         parsed = load_campaign(source, problems)
+        _at_most(problems, before, source.file)
         if parsed.id is not None:
             if parsed.id in owners:
                 has_id = "id:" in source.text
@@ -300,7 +314,7 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
                 continue
             owners[parsed.id] = source.file
         for index, name in enumerate(parsed.labels):
-            if name not in known and LABEL_RE.fullmatch(name):
+            if name not in known and LABEL_RE.fullmatch(name) and not labels_unread:
                 problems.append(
                     source.problem(
                         ["labels", index],
@@ -316,6 +330,16 @@ def build(campaign_sources: Iterable[Source], labels_source: Source | None) -> D
     return desired
 
 
+def _at_most(problems: list[Problem], start: int, file: str) -> None:
+    """A file's first MAX_PROBLEMS problems: a generated file can hold hundreds of thousands,
+    and the first ones say what is wrong."""
+    more = len(problems) - start - MAX_PROBLEMS
+    if more > 0:
+        del problems[start + MAX_PROBLEMS :]
+        message = f"more problems in this file are not shown (at most {MAX_PROBLEMS} a file)"
+        problems.append(Problem(file, 1, 1, "", message, "too-many-problems"))
+
+
 def _printable(problem: Problem) -> Problem:
     """Problems quote file names, keys and values: escaped, none can start a line of output."""
     return replace(
@@ -327,9 +351,15 @@ def _printable(problem: Problem) -> Problem:
 
 
 def campaign_files(root: Path, campaigns_dir: Path) -> list[Path]:
+    """Campaign files, and links named like one (refused when read); rglob does not descend
+    into linked folders."""
     if not campaigns_dir.is_dir():
         return []
-    found = [p for p in campaigns_dir.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()]
+    found = [
+        p
+        for p in campaigns_dir.rglob("*")
+        if p.suffix in YAML_SUFFIXES and (p.is_file() or p.is_symlink())
+    ]
     return sorted(found)
 
 
@@ -363,10 +393,35 @@ def decode(file: str, data: bytes) -> Source:
         raise ValidationFailed([_printable(problem)]) from exc
 
 
-def read_worktree(root: Path, campaigns_dir: Path, labels_file: Path) -> Desired:
-    def source(path: Path) -> Source:
-        return decode(path.relative_to(root).as_posix(), path.read_bytes())
+def read_worktree(
+    root: Path, campaigns_dir: Path, labels_file: Path, max_file_bytes: int = MIB
+) -> Desired:
+    unread: list[Problem] = []
+
+    def source(path: Path) -> Source | None:
+        file = files.relative(root, path)
+        data = files.read(root, path, max_file_bytes, file)
+        if isinstance(data, Problem):
+            unread.append(_printable(data))
+            return None
+        try:
+            return decode(file, data)
+        except ValidationFailed as exc:
+            unread.extend(exc.problems)
+            return None
 
     with gc_paused():
-        sources = [source(p) for p in campaign_files(root, campaigns_dir)]
-        return build(sources, source(labels_file) if labels_file.is_file() else None)
+        found = campaign_files(root, campaigns_dir)
+        if found and not files.inside(root, campaigns_dir):  # a folder that links out
+            where = files.relative(root, campaigns_dir)
+            unread.append(_printable(files.link_problem(where, str(campaigns_dir.resolve()), True)))
+            found = []
+        sources = [s for p in found if (s := source(p)) is not None]
+        has_labels = labels_file.is_file() or labels_file.is_symlink()
+        labels = None
+        if has_labels and not files.inside(root, labels_file.parent):
+            where = files.relative(root, labels_file)
+            unread.append(_printable(files.link_problem(where, str(labels_file.resolve()), True)))
+        elif has_labels:
+            labels = source(labels_file)
+        return build(sources, labels, unread, labels_unread=has_labels and labels is None)

@@ -109,6 +109,7 @@ class Replace(Change):
     platform_id: str = ""
     publish: bool = False
     stop_first: bool = True
+    archive_first: bool = False  # a draft or rejected one: archived, or its id stays taken
     sections: frozenset[str] = frozenset()
     changes: tuple[FieldChange, ...] = ()
 

@@ -25,10 +25,6 @@ from campaign_gitops.plan import (
     Create,
     Drift,
     Forget,
-    LabelCreate,
-    LabelDelete,
-    LabelRename,
-    LabelUpdate,
     Plan,
     Publish,
     Replace,
@@ -36,9 +32,11 @@ from campaign_gitops.plan import (
     Update,
     checksum,
 )
+from campaign_gitops.planner_labels import plan_label_deletes, plan_labels
 from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
 from campaign_gitops.state.base import Managed
 
+UNPUBLISHED = ("draft", "rejected", "pending_approval")  # never ran: a stop is refused
 REPLACE_HINT = (
     "set `on_locked_change: replace` (or pass --allow-replace) to stop it and create a clone"
 )
@@ -122,6 +120,10 @@ class _Planner:
             edits.append(FieldChange("channel", live.channel, spec.channel))
         if live_spec.get("type", "single_message") != spec.type:
             edits.append(FieldChange("type", live_spec.get("type"), spec.type))
+        if spec.state == "stopped" and (live.archived or live.status not in UNPUBLISHED):
+            # stopping is final: the rest of the file can never reach this campaign, and an
+            # edit planned with the stop would fail after it (or block every later apply)
+            edits = []
         replace_ok = spec.on_locked_change == "replace" or self.opts.allow_replace
         if edits and self._edit(key, spec, live, edits, replace_ok):
             return effective
@@ -173,6 +175,9 @@ class _Planner:
             c.section if c.section not in ("channel", "type") else "what" for c in edits
         )
         verdict = judge_edit(self.situation(live), sections, self.opts.at)
+        if sections == {"labels"} and not self.opts.caps.labels:
+            self._dashboard_labels(key, live, edits, verdict.allowed, verdict.reason)
+            return False
         channel_changed = live.channel != spec.channel
         if verdict.allowed and not channel_changed and not self.opts.caps.update:
             if replace_ok:
@@ -232,6 +237,37 @@ class _Planner:
         self._mark_drift_kept(key)
         return False
 
+    def _dashboard_labels(
+        self, key: str, live: LiveCampaign, edits: list[FieldChange], allowed: bool, why: str
+    ) -> None:
+        """Labels the platform's API cannot set, read from the dashboard: a manual step while the
+        campaign can still be edited, and only reported once it cannot. Never a replace (a clone
+        has no labels either) and never blocked: no apply could fix it, and it must not hold
+        every other change of the account back."""
+        if allowed:
+            wanted = ", ".join(str(c.after) for c in edits)
+            self.changes.append(
+                Update(
+                    key,
+                    MANUAL,
+                    reason="labels are set in the dashboard only: the platform's API has none",
+                    remedy=f"set the labels in the dashboard ({wanted})",
+                    rule="api-no-labels",
+                    platform_id=live.platform_id,
+                    sections=frozenset({"labels"}),
+                    changes=tuple(edits),
+                )
+            )
+            return
+        kept = {c.path: Drift(key, c.path, c.before, c.before, c.after, f"kept: {why}")
+                for c in edits}  # fmt: skip
+        self.drift = [
+            replace(d, resolution=kept.pop(d.path).resolution)
+            if d.campaign == key and d.path in kept
+            else d
+            for d in self.drift
+        ] + list(kept.values())
+
     def _mark_drift_kept(self, key: str) -> None:
         self.drift = [
             Drift(
@@ -253,6 +289,7 @@ class _Planner:
     ) -> None:
         publish = spec.state == "active"
         stop_first = not live.archived and live.status in LIVE
+        archive_first = not live.archived and live.status in ("draft", "rejected")
         self.changes.append(
             Replace(
                 key,
@@ -262,6 +299,7 @@ class _Planner:
                 platform_id=live.platform_id,
                 publish=publish,
                 stop_first=stop_first,
+                archive_first=archive_first,
                 sections=sections,
                 changes=tuple(edits),
             )
@@ -295,7 +333,7 @@ class _Planner:
             return  # archived is final; edits to it were judged above
         status = live.status
         situation = self.situation(live)
-        if spec.state == "active":
+        if spec.state == "active" and not spec.archived:  # archived wins: it never runs
             if status in ("draft", "rejected"):
                 rule = judge_operation("publish", situation)
                 self.changes.append(
@@ -358,69 +396,25 @@ class _Planner:
                     "archive-refused",
                 )
 
-    # -- labels --------------------------------------------------------------------------
-
-    def labels(
-        self, desired: Desired, live: Live, managed: dict[str, str | None], keys: set[str]
-    ) -> None:
-        on_platform = {label.name: label.description for label in live.labels}
-        wanted = {label.name for label in desired.labels}
-        for label in desired.labels:
-            if label.name in on_platform:
-                if on_platform[label.name] != label.description:
-                    self.changes.append(
-                        LabelUpdate(
-                            label.name, before=on_platform[label.name], after=label.description
-                        )
-                    )
-            elif label.renamed_from and label.renamed_from in on_platform:
-                self.renames[label.renamed_from] = label.name
-                self.changes.append(LabelRename(label.name, old=label.renamed_from))
-                if on_platform[label.renamed_from] != label.description:
-                    self.changes.append(
-                        LabelUpdate(
-                            label.name,
-                            before=on_platform[label.renamed_from],
-                            after=label.description,
-                        )
-                    )
-            else:
-                self.changes.append(LabelCreate(label.name, description=label.description))
-        renamed = set(self.renames)
-        for name in sorted(managed):
-            if name in wanted or name in renamed or name not in on_platform:
-                continue
-            users = [c.id for c in live.campaigns if name in c.labels and c.id not in keys]
-            if users:
-                self.changes.append(
-                    LabelDelete(
-                        name,
-                        BLOCKED,
-                        reason=f"used by {len(users)} campaign(s) not in git: "
-                        + ", ".join(sorted(users)[:5]),
-                        remedy="remove it from them in the dashboard, or keep it in labels.yaml",
-                        rule="label-in-use",
-                    )
-                )
-            else:
-                self.changes.append(LabelDelete(name))
-
 
 def with_known_specs(
     live: list[LiveCampaign], managed: dict[str, Managed], desired: Desired
 ) -> list[LiveCampaign]:
     """For a backend that lists campaigns without their content: the spec last applied, or, for
-    a campaign this tool created but never recorded (an apply killed in between), the desired
-    spec when the name matches. Drift in the dashboard cannot be seen there."""
+    a campaign not recorded (made in the dashboard, created by an apply killed in between, or a
+    lost state store), the desired spec when the name matches; what the API does show of the
+    spec (labels, from a message report) wins. Other drift in the dashboard cannot be seen."""
     applied = {m.platform_id: m.spec for m in managed.values()}
     out = []
     for c in live:
         spec = applied.get(c.platform_id)
         doc = desired.campaigns.get(c.id)
-        if spec is None and doc is not None and doc.spec.name == c.name:
-            spec = doc.spec.spec_data()
-        if spec:
-            c = replace(c, spec=spec, channel=spec["channel"], type=spec.get("type", c.type))
+        if not (spec and spec.get("channel")) and doc is not None and doc.spec.name == c.name:
+            spec = doc.spec.spec_data()  # also heals a record without content
+        if spec and spec.get("channel"):
+            c = replace(
+                c, spec=spec | c.spec, channel=spec["channel"], type=spec.get("type", c.type)
+            )
         out.append(c)
     return out
 
@@ -439,8 +433,8 @@ def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> C
             why.append("the platform's API cannot create drafts")
         why += opts.unsupported(spec) if opts.unsupported else []
         remedy = (
-            f'create it in the dashboard named "{spec.get("name")} [{change.key}]"; '
-            "the next plan adopts it"
+            f'create it in the dashboard named "{spec.get("name")} [{change.key}]", then '
+            "acknowledge it with the id the dashboard gives it"
         )
         if not why and spec.get("labels") and not caps.labels:
             labels = ", ".join(spec["labels"])
@@ -464,7 +458,7 @@ def make_plan(
 ) -> Plan:
     planner = _Planner(opts)
     if opts.caps.labels:  # else each create's note names the labels to set in the dashboard
-        planner.labels(desired, live, managed_labels, set(desired.campaigns))
+        planner.changes, planner.renames = plan_labels(desired, live.labels)
     latest = newest(live.campaigns)
     by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
@@ -494,6 +488,15 @@ def make_plan(
         _within_api(c, opts, effective_specs.get(c.key)) if c.applicable else c
         for c in planner.changes
     ]
+    if opts.caps.labels:
+        relabelled = {
+            c.platform_id: set(effective_specs[c.key].get("labels") or [])
+            for c in planner.changes
+            if isinstance(c, Update) and c.applicable and "labels" in c.sections
+        }
+        planner.changes += plan_label_deletes(
+            desired, live.labels, live.campaigns, managed_labels, planner.renames, relabelled
+        )
     plan.labels = {label.name: label.description for label in desired.labels}
     sending = {c.key for c in planner.changes if isinstance(c, Create | Update | Replace)}
     plan.specs = {key: effective_specs[key] for key in sorted(sending & set(effective_specs))}

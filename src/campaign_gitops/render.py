@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from campaign_gitops.acks import command as ack_command
 from campaign_gitops.ci import fence
 from campaign_gitops.models.common import printable
 from campaign_gitops.plan import (
@@ -116,6 +117,8 @@ def text(plan: Plan, colour: bool) -> str:
             lines.append(paint(f"  {mark} {change.title}{_detail(change)}: {word}", "-", bold=True))
             lines.append(printable(f"      why:    {change.reason}"))
             lines.append(printable(f"      remedy: {change.remedy}"))
+            if change.verdict == MANUAL and change.TARGET == "campaign":
+                lines.append(printable(f"      once done: {ack_command(change, plan.env)}"))
         else:
             note = "  (the platform sends it for approval)" if change.verdict == APPROVAL else ""
             lines.append(paint(f"  {symbol:>3} {change.title}{_detail(change)}", symbol) + note)
@@ -203,7 +206,7 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     manual = [c for c in plan.changes if c.verdict == MANUAL]
     if manual:
         head.append("#### ✋ Manual: the platform's API cannot do these")
-        head += [_md_item(c.title, c.reason, c.remedy) for c in manual]
+        head += [_md_item(c.title, c.reason, c.remedy, _md_ack(c, plan)) for c in manual]
         head.append("")
     approvals = [c for c in plan.changes if c.verdict == APPROVAL or c.review]
     if approvals:
@@ -229,9 +232,15 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     return out
 
 
-def _md_item(title: str, reason: str, remedy: str | None = None) -> str:
+def _md_item(title: str, reason: str, remedy: str | None = None, then: str = "") -> str:
     tail = "" if remedy is None else f". Remedy: {md_prose(remedy)}."
-    return f"- {md_code(title)}: {md_prose(reason)}{tail}"
+    return f"- {md_code(title)}: {md_prose(reason)}{tail}{then}"
+
+
+def _md_ack(change: Change, plan: Plan) -> str:
+    if change.TARGET != "campaign":
+        return ""
+    return f" Once done: {md_code(ack_command(change, plan.env))}"
 
 
 def _md_change(change: Change) -> str:

@@ -40,6 +40,7 @@ class Platform(Protocol):
 
     def saved_segments(self) -> dict[str, Any]: ...
 
+
 # channel -> (viewed, clicked) rates of delivered messages
 ENGAGEMENT = {
     "push": (0.85, 0.06),

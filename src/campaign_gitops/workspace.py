@@ -11,12 +11,13 @@ from functools import cached_property
 from itertools import chain
 from typing import Any
 
+from campaign_gitops.acks import with_acks
 from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
-from campaign_gitops.loader import Desired, gc_paused, read_worktree
+from campaign_gitops.loader import Desired, gc_paused
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
@@ -47,8 +48,10 @@ class Workspace:
     def desired(self) -> Desired:
         s = self.settings
         if self.ref is None:
-            return read_worktree(s.root, s.campaigns_dir, s.labels_file)
-        return self.repo.desired_at(self.ref, s.raw.campaigns_dir, s.raw.labels_file)
+            return s.read_worktree()
+        return self.repo.desired_at(
+            self.ref, s.raw.campaigns_dir, s.raw.labels_file, s.raw.max_file_bytes
+        )
 
     @cached_property
     def repo(self) -> Repo:
@@ -134,6 +137,8 @@ class Workspace:
         campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
         if not backend.capabilities.reads_specs:
             campaigns = with_known_specs(campaigns, managed, desired)
+            campaigns = with_acks(campaigns, managed, self.state.acks(), request.at)
+            backend.remember(campaigns)
         live = Live(campaigns, backend.list_labels())
         options = Options(
             at=request.at,

@@ -6,12 +6,14 @@ Positions are not recorded while loading (that would slow the hot path for every
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import yaml
 
+from campaign_gitops import yamllimits
 from campaign_gitops.errors import PathPart
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -21,6 +23,25 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
     pass
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
+def _key_not_text(node: yaml.MappingNode) -> None:
+    """JSON, and so the schemas, know text keys only: `0:`, `true:` or `[a]:` is refused at the
+    key instead of failing inside a validator."""
+    for key, _ in node.value:
+        if key.tag == _STR:
+            continue
+        if isinstance(key, yaml.ScalarNode):
+            shown = key.value if len(key.value) <= 40 else key.value[:40] + "..."
+            kind = key.tag.rpartition(":")[2]
+            problem = f"the key {shown!r} is not text ({kind}): write it in quotes"
+        else:
+            kind = "a list" if isinstance(key, yaml.SequenceNode) else "a mapping"
+            problem = f"a key is {kind}, which is not text: keys are text"
+        raise yaml.constructor.ConstructorError(None, None, problem, key.start_mark)
+
+
 class Loader(_Base):  # type: ignore[misc]
     """YAML 1.2 core schema: `on`/`yes` stay strings, `09:00` is not sexagesimal, and
     timestamps stay strings so JSON Schema sees exactly what an editor sees."""
@@ -28,7 +49,9 @@ class Loader(_Base):  # type: ignore[misc]
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [k.value if isinstance(k, yaml.ScalarNode) else id(k) for k, _ in node.value]
+        keys = [k.value for k, _ in node.value if k.tag == _STR]
+        if len(keys) != len(node.value):
+            _key_not_text(node)
         if len(set(keys)) != len(keys):
             seen: dict[Any, yaml.Node] = {}
             for key, (key_node, _) in zip(keys, node.value, strict=True):
@@ -66,32 +89,90 @@ for _tag, _regexp, _first in _RESOLVERS:
 Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
 
 
+def _guarded(construct: Any) -> Any:
+    """A scalar constructor whose bad input (`!!int x`, an int of 5,000 digits, `!!bool maybe`)
+    is a YAML error at the node, not a ValueError from inside the constructor."""
+
+    def guarded(loader: Any, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError, OverflowError, TypeError) as exc:
+            value = str(node.value)
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            problem = f"cannot read {shown!r} as {node.tag.rpartition(':')[2]}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+    return guarded
+
+
+def _refused(loader: Any, node: yaml.Node) -> Any:
+    """Campaign files are JSON-like data; a timestamp, bytes or a set would reach the validators
+    as a type they cannot check."""
+    problem = f"the tag !!{node.tag.rpartition(':')[2]} is not allowed: write a string"
+    raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+for _tag in ("int", "float", "bool"):
+    _full = f"tag:yaml.org,2002:{_tag}"
+    Loader.add_constructor(_full, _guarded(Loader.yaml_constructors[_full]))
+for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
+    Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
+
+
 class YamlSyntaxError(Exception):
-    def __init__(self, message: str, line: int, col: int):
+    def __init__(self, message: str, line: int, col: int, code: str = "yaml-syntax"):
         super().__init__(message)
-        self.message, self.line, self.col = message, line, col
+        self.message, self.line, self.col, self.code = message, line, col, code
 
 
-def load(text: str) -> Any:
+def load(text: str, limits: yamllimits.Limits = yamllimits.DEFAULT) -> Any:
+    """One document; its limits (aliases, depth, documents) are checked before it is composed."""
     try:
+        yamllimits.check(text, Loader, limits)
         return yaml.load(text, Loader=Loader)
+    except yamllimits.LimitExceeded as exc:
+        raise YamlSyntaxError(exc.message, exc.line, exc.col, exc.code) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+        code = _code(message)
+        if code == "too-many-documents":
+            message = yamllimits.TOO_MANY_DOCUMENTS
         if mark is None:
-            raise YamlSyntaxError(message, 0, 0) from exc
-        raise YamlSyntaxError(message, mark.line + 1, mark.column + 1) from exc
+            raise YamlSyntaxError(message, 1, 1, code) from exc
+        raise YamlSyntaxError(message, mark.line + 1, mark.column + 1, code) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(str(exc), 0, 0) from exc
+        raise YamlSyntaxError(str(exc), 1, 1) from exc
+
+
+def _code(message: str) -> str:
+    if "duplicate key" in message:
+        return "duplicate-key"
+    if "maximum nesting depth" in message:  # libyaml's own limit, deeper than ours
+        return "too-deep"
+    if "expected a single document" in message:
+        return "too-many-documents"
+    if "is not allowed: write a string" in message or "constructor for the tag" in message:
+        return "yaml-tag"
+    if "is not text (" in message or "which is not text" in message:
+        return "key-not-text"
+    return "yaml-syntax"
+
+
+@functools.lru_cache(maxsize=2)
+def _composed(text: str) -> yaml.Node | None:
+    """A file with many problems is composed once, not once per problem (the text's hash is
+    computed once and kept by the string)."""
+    return yaml.compose(text, Loader=Loader)
 
 
 def locate(text: str, path: Sequence[PathPart], at_key: bool = False) -> tuple[int, int]:
     """1-based (line, col) of the node at `path` (of its key with `at_key`), or of its deepest
     existing ancestor."""
     try:
-        node = yaml.compose(text, Loader=Loader)
+        node = _composed(text)
     except yaml.YAMLError:
-        return (0, 0)
+        return (1, 1)
     if node is None:
         return (1, 1)
     mark = node.start_mark

@@ -1,7 +1,8 @@
 """The state store's schema versions, on SQLite and on a real PostgreSQL: stores made before
 schema versions existed (with and without `author`) migrate on first open, keep their rows and
-are exported first; a newer store is refused; processes migrating at once; the apply cursor and
-commit log; pull-request attribution; export and import through the CLI, across both stores."""
+are exported first, and so do stores at schema 2 (before acknowledgements); a newer store is
+refused; processes migrating at once; the apply cursor and commit log; pull-request attribution;
+acknowledgements; export and import through the CLI, across both stores."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ import psycopg
 import pytest
 
 from campaign_gitops.errors import FatalError
-from campaign_gitops.state.base import AppliedCommit, JournalEntry, Managed, StateStore
+from campaign_gitops.state.base import Ack, AppliedCommit, JournalEntry, Managed, StateStore
 from campaign_gitops.state.postgres import PostgresState
-from campaign_gitops.state.schema import LATEST
+from campaign_gitops.state.schema import LATEST, MIGRATIONS, VERSION_DDL
 from campaign_gitops.state.sql import SqlState
 from campaign_gitops.state.sqlite import SqliteState
 from tests.e2e.cli import run
@@ -65,7 +66,11 @@ OLD_HISTORY = [
 def old_store(version: int) -> list[str]:
     """An old store's tables and rows: a campaign, a label, an apply that never finished."""
     tables = (V1_TABLES if version else V0_TABLES).split(";")
+    if version == 2:  # as migration 2 left it, with its version row
+        [v2] = [m for m in MIGRATIONS if m.version == 2]
+        tables += [*v2.statements, VERSION_DDL, "INSERT INTO schema_version VALUES (1, 2)"]
     author = ", 'alice'" if version else ""
+    author += ", NULL, NULL" if version == 2 else ""  # merged_by, approvers
     return [
         *tables,
         "INSERT INTO managed VALUES ('welcome', '1457000001', '{\"name\": \"Welcome\"}', "
@@ -122,11 +127,13 @@ class Store:
         return sorted(self.folder.glob("*.export.json"))
 
     def repo(self, folder: Path) -> Path:
-        """A repository whose config names this store."""
+        """A repository whose config names this store. A config may not name a SQLite file
+        outside its repository (issue #11): a SQLite store's own folder is the repository."""
+        if self.kind == "sqlite":
+            folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "campaign-gitops.toml").write_text(
-            f'backend = "local"\nstate = "{self.target}"\n'
-        )
+        target = Path(self.target).name if self.kind == "sqlite" else self.target
+        (folder / "campaign-gitops.toml").write_text(f'backend = "local"\nstate = "{target}"\n')
         return folder
 
 
@@ -175,13 +182,18 @@ def fill(state: StateStore) -> None:
     state.set_cursor("c0ffee", "ci", "Merge pull request #12")
     state.record_commit("beef", 11, "applied", T0, "ci")
     state.record_commit("c0ffee", 12, "applied", T1, "ci")
+    popup = {"name": "Popup ✓", "channel": "web_popup"}
+    state.acknowledge(
+        Ack("popup", ("create",), "1457000003", popup, "5eed", "f11e", T2, "erin", "by hand"),
+        Managed("popup", "1457000003", popup, T2, "erin"),
+    )
 
 
 def content(doc: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in doc.items() if key != "exported_at"}
 
 
-@pytest.mark.parametrize("old", [0, 1])
+@pytest.mark.parametrize("old", [0, 1, 2])
 def test_an_old_store_migrates_keeping_its_rows_after_an_export(
     make: Callable[[], Store], old: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -212,6 +224,7 @@ def test_an_old_store_migrates_keeping_its_rows_after_an_export(
     assert state.unfinished() == "a1"
     assert [e.change for e in state.journal_of()] == ["create campaign spring"]
     assert state.cursor() is None and state.applied_commits() == []
+    assert state.acks() == [] and "acks" in store.columns()
     migrated = state.export()
     state.record(Managed("welcome", "2", {}, T1, "ci", merged_by="bob", approvers=("carol",)))
     assert state.managed()["welcome"].approvers == ("carol",)
@@ -264,7 +277,7 @@ def test_a_store_from_a_newer_version_is_refused(make: Callable[[], Store], tmp_
         store.open()
     done = run("state", "list", cwd=store.repo(tmp_path / "repo"))
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
-    assert store.exports() == [] and store.query("SELECT count(*) FROM managed") == [(2,)]
+    assert store.exports() == [] and store.query("SELECT count(*) FROM managed") == [(3,)]
 
 
 OPENER = """
@@ -368,7 +381,7 @@ def test_export_and_import_through_the_cli_across_stores(
 
     exported = run("state", "export", "state.json", cwd=a)
     assert exported.returncode == 0, exported.stderr
-    assert "2 campaign(s), 2 label(s), 2 commit(s) in the log, cursor at c0ffee" in exported.stdout
+    assert "3 campaign(s), 2 label(s), 2 commit(s) in the log, cursor at c0ffee" in exported.stdout
     file = a / "state.json"
     imported = run("state", "import", str(file), cwd=b)
     assert imported.returncode == 0, imported.stderr
@@ -381,10 +394,17 @@ def test_export_and_import_through_the_cli_across_stores(
         12, "alice", "bob", ["carol", "acme/leads"],
     )  # fmt: skip
     assert [h["commit"] for h in shown["history"]] == ["beef", "c0ffee"]
+    assert shown["acknowledgements"] == []
+    popup = json.loads(run("state", "show", "popup", cwd=b).stdout)
+    assert popup["history"][0]["acknowledged"] == ["create"]
+    assert [(a["changes"], a["platform_id"], a["by"], a["note"], a["checksum"])
+            for a in popup["acknowledgements"]] == [(["create"], "1457000003", "erin", "by hand",
+                                                     "5eed")]  # fmt: skip
 
     refused = run("state", "import", str(file), cwd=b)
     assert refused.returncode == 1
-    assert "already holds 2 managed campaign(s), 2 managed label(s)" in refused.stderr
+    assert "already holds 3 managed campaign(s), 2 managed label(s)" in refused.stderr
+    assert "acknowledgements of manual changes" in refused.stderr
     assert "--replace" in refused.stderr
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"format": "campaign-gitops-state", "version": 1, "schema": 2}))
@@ -401,6 +421,7 @@ def test_export_and_import_through_the_cli_across_stores(
         ({"schema": LATEST + 1}, f"by a newer campaign-gitops (schema {LATEST + 1}); upgrade"),
         ({"managed": [{"id": "x"}]}, "managed[0].platform_id: Field required"),
         ({"labels": [{"name": "A"}, {"name": "A"}]}, "label 'A' appears twice"),
+        ({"acks": [{"campaign_id": "x", "platform_id": "1"}]}, "acks[0].changes: Field required"),
         (
             {"applied": [{"commit": "a", "outcome": "merged", "at": T0, "by": "ci"}]},
             "applied[0].outcome: Input should be 'applied', 'no-op', 'set-applied' or 'refused'",
@@ -432,3 +453,25 @@ def test_the_cli_refuses_a_file_that_is_not_an_export(
     assert broken.returncode == 1 and "broken.json:2:1: not JSON" in broken.stderr
     missing = run("state", "import", "nowhere.json", cwd=repo)
     assert missing.returncode == 1 and "cannot read nowhere.json" in missing.stderr
+
+
+def test_acknowledgements_are_kept_in_order_and_outlive_their_campaign(
+    make: Callable[[], Store],
+) -> None:
+    state = make().open()
+    fill(state)
+    edit = {"name": "Popup ✓", "channel": "web_popup", "what": {"content": {"title": "Now"}}}
+    state.acknowledge(
+        Ack("popup", ("update", "archive"), "1457000003", edit, "e1", None, T2, "frank"),
+        Managed("popup", "1457000003", edit, T2, "frank"),
+    )
+    assert state.managed()["popup"].spec == edit  # the acknowledged spec is the applied one
+    assert [(a.changes, a.by, a.file_checksum) for a in state.acks("popup")] == [
+        (("create",), "erin", "f11e"), (("update", "archive"), "frank", None),
+    ]  # fmt: skip
+    assert state.acks("welcome") == [] and len(state.acks()) == 2
+    history = state.managed(history=True)["popup"].history
+    assert [h["acknowledged"] for h in history] == [["create"], ["update", "archive"]]
+    state.forget("popup")
+    assert "popup" not in state.managed() and len(state.acks("popup")) == 2
+    state.close()

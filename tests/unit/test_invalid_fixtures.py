@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from campaign_gitops.config import load_settings
 from campaign_gitops.errors import ValidationFailed
 from campaign_gitops.loader import read_worktree
 
@@ -19,8 +20,12 @@ FOLDERS = sorted(p for p in INVALID.iterdir() if p.is_dir())
 
 
 def problems_in(root: Path) -> list[str]:
+    """A folder with a campaign-gitops.toml is read with its settings (max_file_bytes...)."""
     with pytest.raises(ValidationFailed) as info:
-        read_worktree(root, root / "campaigns", root / "labels.yaml")
+        if (root / "campaign-gitops.toml").is_file():
+            load_settings(root).read_worktree()
+        else:
+            read_worktree(root, root / "campaigns", root / "labels.yaml")
     return [p.render() for p in info.value.problems]
 
 
@@ -36,7 +41,7 @@ def test_single_file_fixture(fixture: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fixture", FOLDERS, ids=lambda p: p.name)
 def test_folder_fixture(fixture: Path, tmp_path: Path) -> None:
     root = tmp_path / fixture.name
-    shutil.copytree(fixture, root)
+    shutil.copytree(fixture, root, symlinks=True)  # a link fixture stays a link
     assert problems_in(root) == (fixture / "expected.txt").read_text().splitlines()
 
 

@@ -197,5 +197,9 @@ class Backend(ABC):
     def focus(self, specs: Iterable[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
         """The specs a plan is about (managed and desired), for backends that list by window."""
 
+    def remember(self, campaigns: Iterable[LiveCampaign]) -> None:  # noqa: B027 - optional hook
+        """The live campaigns as a plan saw them, specs completed from the state store, for a
+        backend whose API returns no content: what an adopt or a stop then records."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -1,18 +1,32 @@
 """The CleverTap backend over its REST API (../shared/clevertap-api.md). httpx and the passcode
 stay inside this module: the passcode is sent in one header and never appears in a message.
 
-Transport discipline: at most `max_concurrency` requests in flight; 429 backs off with jitter
-and retries (nothing was done); list, result, estimates and stop (idempotent) retry on 5xx and
-timeouts; a create is never blindly retried: after an ambiguous failure the campaigns of its
-schedule window are listed and matched by name and marker before creating again."""
+Transport discipline: at most `max_concurrency` requests in flight; creates (estimates too: the
+same endpoint) start at most `creates_per_second` a second per account, evenly spaced (Create
+Campaign: "This endpoint is limited to 3 requests per second"). A 429 is a safety net: nothing
+was done, so the call is retried, backing off from 50 ms doubling to 1 s with jitter (a create
+also waits for its next turn at the pace), for as long as `timeout` seconds after its first 429;
+only then, or on a real error, does it fail. List, report, result, estimates and stop
+(idempotent) retry on 5xx and timeouts; a create is never blindly retried: after an ambiguous
+failure the campaigns of its schedule window are listed and matched by name and marker before
+creating again.
+
+Reading: `list.json` lists only campaigns made through the API (Get Campaigns); `report.json`
+(Get Message Reports) names messages of every channel, dashboard-made ones included, with their
+labels. Its answer's fields are not documented, so it is read defensively: a row without a
+campaign id and name is skipped, and an answer in no known shape only costs the adoption of
+dashboard-made campaigns (`campaign-gitops ack` finishes those)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import re
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -43,13 +57,57 @@ from campaign_gitops.rules import STATUSES
 
 log = logging.getLogger(__name__)
 PASSCODE_ENV = "CLEVERTAP_PASSCODE"
-RETRIES_429 = 12
+CREATE = "/1/targets/create.json"
 RETRIES = 4
+BACKOFF_429 = (0.05, 1.0)  # seconds: the first wait after a 429, and the longest
+# each turn at the pace is this much longer than 1/rate: the time between taking a turn and the
+# request's arrival varies by a few milliseconds, and the server counts arrivals
+PACE_MARGIN = 1.04
 WINDOW = timedelta(days=400)  # listed around now when nothing narrower is known
+# Get Message Reports' channel names (and spellings seen elsewhere), squeezed to letters -> ours
+REPORT_CHANNELS = {
+    "push": "push", "email": "email", "sms": "sms", "browser": "web_push",
+    "webpush": "web_push", "inapp": "in_app", "webhooks": "webhook", "webhook": "webhook",
+    "webpopup": "web_popup", "webexitintent": "web_exit_intent",
+    "webnativedisplay": "web_native_display", "whatsapp": "whatsapp",
+    "notificationinbox": "app_inbox", "appinbox": "app_inbox", "nativedisplay": "native_display",
+}  # fmt: skip
+# a report row's campaign id and name, under every spelling seen (the fields are undocumented)
+ID_KEYS = ("id", "message id", "message_id", "campaign_id", "campaign id", "target_id")
+NAME_KEYS = ("name", "message_name", "message name", "campaign_name", "campaign name")
 
 
 class Ambiguous(Exception):
     """The request may or may not have been carried out (timeout, connection dropped, 5xx)."""
+
+
+class Pace:
+    """Starts at most `rate` calls a second, evenly spaced: a token bucket that holds one token.
+    The Create Campaign page names no window and no burst, so none is taken."""
+
+    def __init__(self, rate: float):
+        self.interval = PACE_MARGIN / rate
+        self.next = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            turn = max(now, self.next)
+            self.next = turn + self.interval
+        if turn > now:
+            time.sleep(turn - now)
+
+
+_paces: dict[tuple[str, str, float], Pace] = {}
+_paces_lock = threading.Lock()
+
+
+def pace(config: ClevertapConfig) -> Pace:
+    """One pace per account in this process: the limit is the account's, not a client's."""
+    key = (config.url, config.account_id, config.creates_per_second)
+    with _paces_lock:
+        return _paces.setdefault(key, Pace(config.creates_per_second))
 
 
 def capabilities(config: ClevertapConfig) -> Capabilities:
@@ -100,7 +158,11 @@ class ClevertapBackend(Backend):
                 "Content-Type": "application/json",
             },
         )
-        self.windows: set[tuple[int, int]] = set()
+        self.timeout = config.timeout
+        self.pace = pace(config)
+        self.span: tuple[int, int] | None = None  # the schedule days plans are about
+        self.undated = False  # some campaign starts "now": look back from today
+        self.seen: dict[str, LiveCampaign] = {}  # as the last plan saw them, specs completed
         self.throttled = 0  # 429s seen, for the benchmark
 
     def close(self) -> None:
@@ -110,9 +172,13 @@ class ClevertapBackend(Backend):
 
     def _post(self, path: str, body: dict[str, Any], *, safe: bool) -> dict[str, Any]:
         """One call; `safe`: may be repeated after an ambiguous failure (raises Ambiguous
-        otherwise). A 429 is always retried: the platform did nothing."""
-        throttles = failures = 0
+        otherwise). A 429 is retried until `timeout` seconds after the first: nothing was done."""
+        failures = 0
+        backoff, longest = BACKOFF_429
+        throttled_until: float | None = None
         while True:
+            if path == CREATE:
+                self.pace.wait()
             try:
                 with self.slots:
                     response = self.client.post(path, json=body)
@@ -122,11 +188,16 @@ class ClevertapBackend(Backend):
                 failure = f"connection failed ({type(exc).__name__})"
             else:
                 if response.status_code == 429:
-                    throttles += 1
                     self.throttled += 1
-                    if throttles > RETRIES_429:
-                        raise PlatformError(f"CleverTap {path}: still throttled (429)")
-                    time.sleep(random.uniform(0.02, 0.05 * 2 ** min(throttles, 5)))
+                    now = time.monotonic()
+                    throttled_until = throttled_until or now + self.timeout
+                    if now >= throttled_until:
+                        raise PlatformError(
+                            f"CleverTap {path}: still answering 429 (too many requests) after "
+                            f"{self.timeout:g} s; nothing was done"
+                        )
+                    time.sleep(min(random.uniform(backoff / 2, backoff), throttled_until - now))
+                    backoff = min(backoff * 2, longest)
                     continue
                 if response.status_code < 500:
                     return self._answer(path, response)
@@ -156,27 +227,64 @@ class ClevertapBackend(Backend):
     # -- reading -------------------------------------------------------------------------
 
     def focus(self, specs: Iterable[dict[str, Any]]) -> None:
-        days = [_day(d) for spec in specs for d in _dates(spec)]
-        if days:
-            self.windows.add((min(days), max(days)))
+        for spec in specs:
+            days = [_day(d) for d in _dates(spec)]
+            if not days:
+                self.undated = True
+                continue
+            low, high = self.span or (min(days), max(days))
+            self.span = (min(low, *days), max(high, *days))
 
-    def _listing(self, now: datetime) -> dict[str, dict[str, Any]]:
-        windows = self.windows or {(_day(now - WINDOW), _day(now + WINDOW))}
-        found: dict[str, dict[str, Any]] = {}
-        for start, end in sorted(windows):
-            found |= self._listing_between(start, end)
+    def _window(self, now: datetime) -> tuple[int, int]:
+        """One window over every schedule of interest; a campaign delivered "now" was
+        scheduled on the day it was created, which only the past can hold."""
+        if self.span is None and not self.undated:
+            return _day(now - WINDOW), _day(now + WINDOW)
+        days = [*(self.span or ()), *((_day(now - WINDOW), _day(now)) if self.undated else ())]
+        return min(days), max(days)
+
+    def _campaigns(self, now: datetime) -> dict[str, dict[str, Any]]:
+        """API-made campaigns from list.json, joined by id with the message report, which adds
+        dashboard-made ones, channels and labels."""
+        start, end = self._window(now)
+        found = self._listing_between(start, end)
+        for key, message in self._messages_between(start, end).items():
+            listed = found.get(key)
+            found[key] = (
+                message if listed is None else listed | _known(message, "labels", "channel")
+            )
         return found
+
+    def _messages_between(self, start: int, end: int) -> dict[str, dict[str, Any]]:
+        # Get Message Reports: from and to are YYYYMMDD strings; no filter: every channel
+        data = self._post("/1/message/report.json", {"from": str(start), "to": str(end)}, safe=True)
+        rows = _rows(data)
+        if rows is None:
+            log.warning(
+                "CleverTap /1/message/report.json answered in a shape this version does not "
+                "know (keys: %s): campaigns made in the dashboard are not seen; finish manual "
+                "creates with `campaign-gitops ack`",
+                ", ".join(sorted(data)) or "none",
+            )
+            return {}
+        found = (_message(row) for row in rows)
+        return {str(item["id"]): item for item in found if item is not None}
 
     def _live(self, item: dict[str, Any]) -> LiveCampaign:
         name, key = split_name(str(item.get("name", "")))
         status = str(item.get("status", "scheduled")).lower()
         scheduled = _parse_on(item.get("scheduled_on"))
+        labels = item.get("labels")
+        # the spec as far as the API shows it: labels, when the report names them
+        spec = {"labels": labels} if isinstance(labels, list) else {}
+        version = zlib.crc32(json.dumps([status, name, labels]).encode())
         return LiveCampaign(
             platform_id=str(item["id"]), id=key or f"clevertap-{item['id']}", name=name,
-            channel="unknown", type="single_message", delivery="on_date_time",
-            status=status if status in STATUSES else "scheduled", archived=False, spec={},
-            scheduled_at=scheduled, last_active=scheduled or datetime.now(UTC),
-            created_by="", labels=(), version=hash((status, name)) & 0xFFFFFFF,
+            channel=item.get("channel", "unknown"), type="single_message",
+            delivery="on_date_time", status=status if status in STATUSES else "scheduled",
+            archived=False, spec=spec, scheduled_at=scheduled,
+            last_active=scheduled or datetime.now(UTC), created_by="",
+            labels=tuple(labels or ()), version=version,
             has_run=status in ("running", "completed"),
         )  # fmt: skip
 
@@ -184,13 +292,24 @@ class ClevertapBackend(Backend):
         self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
     ) -> list[LiveCampaign]:
         where = where or ListFilter()
-        return [c for c in map(self._live, self._listing(now).values()) if where.matches(c)]
+        return [c for c in map(self._live, self._campaigns(now).values()) if where.matches(c)]
+
+    def remember(self, campaigns: Iterable[LiveCampaign]) -> None:
+        self.seen = {c.platform_id: c for c in campaigns}
 
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:
-        item = self._listing(now).get(platform_id)
+        """The campaign now, with the spec the plan knew for it (the API returns no content):
+        what an adopt records."""
+        item = self._campaigns(now).get(platform_id)
+        seen = self.seen.get(platform_id)
         if item is None:
-            raise PlatformError(f"no campaign with id {platform_id} in the listed windows")
-        return self._live(item)
+            if seen is None:
+                raise PlatformError(f"no campaign with id {platform_id} in the listed windows")
+            return seen
+        live = self._live(item)
+        if seen is None or not seen.spec.get("channel"):
+            return live
+        return replace(live, spec=seen.spec | live.spec, channel=seen.channel, type=seen.type)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -225,7 +344,9 @@ class ClevertapBackend(Backend):
 
     def _listing_between(self, start: int, end: int) -> dict[str, dict[str, Any]]:
         data = self._post("/1/targets/list.json", {"from": start, "to": end}, safe=True)
-        return {str(item["id"]): item for item in data.get("targets") or []}
+        targets = data.get("targets")
+        items = targets if isinstance(targets, list) else []
+        return {str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item}
 
     def _find(self, name: str, start: int, end: int) -> dict[str, Any] | None:
         """A campaign of this window with this exact name (it carries the id marker) that is not
@@ -237,9 +358,11 @@ class ClevertapBackend(Backend):
         return None
 
     def _with_spec(self, item: dict[str, Any], spec: dict[str, Any]) -> LiveCampaign:
+        """A campaign just created: no labels (the body has none; they are set in the
+        dashboard, and the message report shows them once they are)."""
         return replace(
             self._live(item),
-            spec=spec,
+            spec=spec | {"labels": []},
             channel=spec["channel"],
             type=spec.get("type", "single_message"),
         )
@@ -261,7 +384,9 @@ class ClevertapBackend(Backend):
     def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         self._post("/1/targets/stop.json", {"id": int(platform_id)}, safe=True)  # idempotent
         live = self.get_campaign(platform_id, now)
-        return replace(live, status="stopped")
+        # the state keeps the last-applied spec, now stopped: the API returns no content
+        spec = live.spec | {"state": "stopped"} if live.spec.get("channel") else live.spec
+        return replace(live, status="stopped", spec=spec)
 
     def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         raise PlatformError("the CleverTap API cannot archive a campaign", "api")
@@ -291,8 +416,8 @@ class ClevertapBackend(Backend):
     def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]:
         rows = []
         for c in self.list_campaigns(now, where or ListFilter(archived="include")):
-            row = ReportRow(c.id, c.name, c.channel, c.type, c.status, c.delivery, (), "")
-            if c.status == "completed":
+            row = ReportRow(c.id, c.name, c.channel, c.type, c.status, c.delivery, c.labels, "")
+            if c.status == "completed":  # Get Campaign Report: any campaign, API or dashboard
                 data = self._post("/1/targets/result.json", {"id": int(c.platform_id)}, safe=True)
                 result = data.get("result") or data
                 row = replace(
@@ -327,11 +452,51 @@ def _first_on(body: dict[str, Any]) -> int | None:
 
 
 def _parse_on(value: Any) -> datetime | None:
-    """`scheduled_on` as seen: YYYYMMDDHHMM (an int or a string); None when absent."""
+    """A start as seen: list.json's `scheduled_on` YYYYMMDDHHMM (an int or a string), or a
+    report's date in a format third-party clients read; None when absent or unknown."""
     text = str(value or "")
-    for fmt in ("%Y%m%d%H%M", "%Y%m%d"):
+    for fmt in ("%Y%m%d%H%M", "%Y%m%d", "%d %b, %Y %H:%M:%S", "%Y%m%d %H:%M"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
+
+
+def _known(item: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: item[key] for key in keys if key in item}
+
+
+def _rows(data: dict[str, Any]) -> list[Any] | None:
+    """The rows of a message report: `messages` as public clients read it, else the one list of
+    objects the answer holds; None when there is no such list."""
+    if isinstance(data.get("messages"), list):
+        return list(data["messages"])
+    lists = [v for v in data.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    return lists[0] if len(lists) == 1 else None
+
+
+def _message(row: Any) -> dict[str, Any] | None:
+    """A report row as a listing item (id, name, status, scheduled_on, channel, labels), or
+    None when it lacks a numeric campaign id or a name."""
+    if not isinstance(row, dict):
+        return None
+    ident = next((row[k] for k in ID_KEYS if k in row), None)
+    name = next((row[k] for k in NAME_KEYS if isinstance(row.get(k), str)), None)
+    if ident is None or not str(ident).isdigit() or name is None:
+        return None
+    item: dict[str, Any] = {"id": int(ident), "name": name}
+    if isinstance(row.get("status"), str):
+        item["status"] = row["status"].lower()
+    start = next((row[k] for k in ("start_date", "scheduled_on", "date") if k in row), None)
+    if _parse_on(start) is not None:
+        item["scheduled_on"] = start
+    channel = REPORT_CHANNELS.get(re.sub(r"[^a-z]", "", str(row.get("channel", "")).lower()))
+    if channel is not None:
+        item["channel"] = channel
+    labels = row.get("labels", row.get("label"))
+    if isinstance(labels, str):
+        labels = [part.strip() for part in labels.split(",") if part.strip()]
+    if isinstance(labels, list) and all(isinstance(label, str) for label in labels):
+        item["labels"] = labels
+    return item

@@ -28,7 +28,7 @@ from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
 from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
 from campaign_gitops.models.common import LABEL_FORBIDDEN
 from campaign_gitops.rules import Outcome, Situation, judge_edit, judge_operation
-from campaign_gitops.sqlite_util import connect, immediate
+from campaign_gitops.sqlite_util import PLATFORM, connect, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -118,7 +118,7 @@ class LocalBackend(Backend):
     def __init__(self, path: Path, *, workflow: bool = False):
         self.path = path
         self.workflow = workflow
-        self.db = connect(path)
+        self.db = connect(path, kind=PLATFORM)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")
         with self.transaction():

@@ -30,6 +30,46 @@ def _refuse(*_: Any, **__: Any) -> NoReturn:
     raise NotRefreshed("a plan made without refreshing from the platform cannot be applied")
 
 
+def from_record(m: Managed, now: datetime) -> LiveCampaign | None:
+    """A campaign as its last-applied spec says it is at `now` (the schedule gives its
+    status): how a campaign the platform does not list is seen."""
+    try:
+        model = CAMPAIGN_ADAPTER.validate_python(m.spec)
+    except ValueError:
+        return None  # a spec this version cannot read: the apply on main will see it
+    first = datetime.fromisoformat(str(m.history[0]["applied_at"]) if m.history else m.applied_at)
+    last = datetime.fromisoformat(m.applied_at)
+    # asked about a moment before it was applied (a review's time, when the clocks of the
+    # tool and of GitHub disagree): it exists, so it was there already
+    first, last = min(first, now), min(last, now)
+    published = first if model.state in ("active", "stopped") else None
+    facts = Facts(
+        created_at=first,
+        updated_at=last,
+        published_at=published,
+        stopped_at=last if model.state == "stopped" else None,
+        archived_at=last if model.archived else None,
+    )
+    live = live_state(facts, Schedule.from_when(model.when), now)
+    return LiveCampaign(
+        platform_id=m.platform_id,
+        id=m.id,
+        name=model.name,
+        channel=model.channel,
+        type=model.type,
+        delivery=model.when.delivery,
+        status=live.status,
+        archived=live.archived,
+        spec=m.spec,
+        scheduled_at=live.scheduled_at,
+        last_active=live.last_active,
+        created_by=m.applied_by,
+        labels=tuple(model.labels),
+        version=0,
+        has_run=live.has_run,
+    )
+
+
 class StateSnapshot(Backend):
     def __init__(
         self,
@@ -46,49 +86,10 @@ class StateSnapshot(Backend):
     def unsupported(self, spec: dict[str, Any]) -> list[str]:
         return self._unsupported(spec)
 
-    def _live(self, m: Managed, now: datetime) -> LiveCampaign | None:
-        try:
-            model = CAMPAIGN_ADAPTER.validate_python(m.spec)
-        except ValueError:
-            return None  # a spec this version cannot read: the apply on main will see it
-        first = datetime.fromisoformat(
-            str(m.history[0]["applied_at"]) if m.history else m.applied_at
-        )
-        last = datetime.fromisoformat(m.applied_at)
-        # asked about a moment before it was applied (a review's time, when the clocks of the
-        # tool and of GitHub disagree): it exists, so it was there already
-        first, last = min(first, now), min(last, now)
-        published = first if model.state in ("active", "stopped") else None
-        facts = Facts(
-            created_at=first,
-            updated_at=last,
-            published_at=published,
-            stopped_at=last if model.state == "stopped" else None,
-            archived_at=last if model.archived else None,
-        )
-        live = live_state(facts, Schedule.from_when(model.when), now)
-        return LiveCampaign(
-            platform_id=m.platform_id,
-            id=m.id,
-            name=model.name,
-            channel=model.channel,
-            type=model.type,
-            delivery=model.when.delivery,
-            status=live.status,
-            archived=live.archived,
-            spec=m.spec,
-            scheduled_at=live.scheduled_at,
-            last_active=live.last_active,
-            created_by=m.applied_by,
-            labels=tuple(model.labels),
-            version=0,
-            has_run=live.has_run,
-        )
-
     def list_campaigns(
         self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
     ) -> list[LiveCampaign]:
-        found = (self._live(m, now) for m in self.state.managed(history=True).values())
+        found = (from_record(m, now) for m in self.state.managed(history=True).values())
         return [c for c in found if c is not None and (where is None or where.matches(c))]
 
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:

@@ -15,14 +15,14 @@ from campaign_gitops.errors import FatalError
 from campaign_gitops.gate import Run, apply_merged
 from campaign_gitops.github import in_actions
 from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, file_hash, stale_items
-from campaign_gitops.state.base import LockInfo
+from campaign_gitops.state.base import LockInfo, StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 
 def load_saved(path: Path) -> Plan:
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FatalError(f"{path}: not a plan file ({exc})") from exc
     version = data.get("format_version") if isinstance(data, dict) else None
     if version == 1:
@@ -168,8 +168,7 @@ def _apply_locked(
                 _execute,
             )
         )
-        if prior is not None:
-            workspace.state.finish(prior.apply_id)
+        _finish_interrupted(workspace.state)
         return code
     fresh = workspace.plan(request)
     if saved is not None:
@@ -181,8 +180,11 @@ def _apply_locked(
             "applied. Fix them (see each remedy) and plan again."
         )
     if not fresh.has_changes:
-        if prior is not None:
-            workspace.state.finish(prior.apply_id)
+        # a label the platform made but the killed apply never recorded becomes managed
+        Applier(workspace.backend, workspace.state, workspace.actor, request.at).settle_labels(
+            fresh.labels
+        )
+        _finish_interrupted(workspace.state)
         click.echo("No changes. The platform matches the files.")
         return 0
     if saved is None:
@@ -202,9 +204,17 @@ def _apply_locked(
     bar, on_step = _progress(len(fresh.applicable))
     with bar:
         result = applier.run(fresh, on_step)
-    if prior is not None:
-        workspace.state.finish(prior.apply_id)
+    _finish_interrupted(workspace.state)
     return _report(result, prior is not None, fresh)
+
+
+def _finish_interrupted(state: StateStore) -> None:
+    """Every interrupted apply is over once an apply after it ran: a resume that was killed
+    itself leaves two, and the older must not be named as interrupted again."""
+    seen: set[str] = set()
+    while (apply_id := state.unfinished()) is not None and apply_id not in seen:
+        seen.add(apply_id)
+        state.finish(apply_id)
 
 
 def _execute(applier: Applier, plan: Plan) -> Result:

@@ -11,6 +11,8 @@ from campaign_gitops.backends.base import ListFilter
 from campaign_gitops.campaign_yaml import add_labels, state_for, to_yaml
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
+from campaign_gitops.files import inside, write_atomic
+from campaign_gitops.ids import BadId, check_id
 from campaign_gitops.planner import newest
 from campaign_gitops.workspace import Workspace
 
@@ -23,6 +25,10 @@ def import_campaigns(
     include_archived: bool,
     branch: str | None,
 ) -> int:
+    for campaign_id in ids:
+        check_id(campaign_id)
+    if not inside(settings.campaigns_dir, settings.campaigns_dir / folder):
+        raise BadId(f"--dir {folder!r} leads outside {settings.raw.campaigns_dir}/")
     workspace = Workspace(settings)
     try:
         desired = workspace.desired
@@ -49,7 +55,7 @@ def import_campaigns(
         spec = campaign.spec | {"state": state_for(campaign.status), "archived": campaign.archived}
         written.append(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(to_yaml(spec, path, settings.root))
+        write_atomic(path, to_yaml(spec, path, settings.root))
     labels = add_labels(settings.labels_file, [n for c in wanted for n in c.labels])
     for path in written:
         click.echo(f"wrote {path.relative_to(settings.root)}")
@@ -69,6 +75,8 @@ def import_campaigns(
 
 
 def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
+    check_id(source, "campaign id (SOURCE)")
+    check_id(new_id, "campaign id (NEW_ID)")
     workspace = Workspace(settings)
     try:
         desired = workspace.desired
@@ -92,6 +100,6 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
         raise FatalError(f"{path.relative_to(settings.root)} exists; nothing was written")
     spec |= {"state": "active", "archived": False, "on_locked_change": "block"}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_yaml(spec, path, settings.root))
+    write_atomic(path, to_yaml(spec, path, settings.root))
     click.echo(f"wrote {path.relative_to(settings.root)}: a copy of {source} as {new_id}")
     return 0

@@ -8,6 +8,7 @@ import click
 
 from campaign_gitops import ci, render
 from campaign_gitops.config import Settings
+from campaign_gitops.files import write_atomic
 from campaign_gitops.plan import Plan
 from campaign_gitops.pullrequest import for_pull_request
 from campaign_gitops.workspace import PlanRequest, Workspace
@@ -73,7 +74,7 @@ def plan(
     result.notices = notices
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render.as_json(result) + "\n")
+        write_atomic(out, render.as_json(result) + "\n")
     show(result, fmt)
     # the run's own page: unlike the comment, no one with write access can edit it afterwards
     ci.step_summary("campaign-gitops plan", render.text(result, colour=False))

@@ -12,6 +12,7 @@ import click
 
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
+from campaign_gitops.ids import check_id
 from campaign_gitops.output import render
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import LockInfo, StateStore
@@ -35,14 +36,22 @@ def list_managed(settings: Settings, fmt: str) -> int:
 
 
 def show(settings: Settings, campaign_id: str) -> int:
+    """The record, with the acknowledgements of manual changes done in the dashboard (kept
+    after the campaign is forgotten: they say who did what)."""
+    from campaign_gitops.acks import shown
+
+    check_id(campaign_id)
     state = open_state(settings)
     try:
         managed = state.managed(history=True).get(campaign_id)
+        acks = state.acks(campaign_id)
     finally:
         state.close()
-    if managed is None:
+    if managed is None and not acks:
         raise FatalError(f"campaign {campaign_id!r} is not managed in this state store")
-    click.echo(json.dumps(asdict(managed), indent=2, default=str))
+    record = asdict(managed) if managed is not None else {"id": campaign_id, "managed": False}
+    record["acknowledgements"] = [shown(a) for a in acks]
+    click.echo(json.dumps(record, indent=2, default=str))
     return 0
 
 
@@ -96,6 +105,8 @@ def _read(file: str) -> object:
         raise FatalError(
             f"{file}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}): not a state export"
         ) from None
+    except RecursionError:
+        raise FatalError(f"{file} nests too deeply: not a state export") from None
 
 
 def _content(state: StateStore) -> str | None:
@@ -106,6 +117,7 @@ def _content(state: StateStore) -> str | None:
         f"{len(labels)} managed label(s)" if labels else "",
         "an apply cursor" if state.cursor() else "",
         "a commit log" if state.applied_commits(1) else "",
+        "acknowledgements of manual changes" if state.acks() else "",
     ]
     return ", ".join(p for p in parts if p) or None
 

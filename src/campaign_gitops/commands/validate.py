@@ -6,12 +6,11 @@ import click
 
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import ValidationFailed, render_problems
-from campaign_gitops.loader import read_worktree
 
 
 def validate(settings: Settings, fmt: str) -> int:
     try:
-        desired = read_worktree(settings.root, settings.campaigns_dir, settings.labels_file)
+        desired = settings.read_worktree()
     except ValidationFailed as exc:
         click.echo(render_problems(exc.problems, fmt), err=fmt == "text")
         return 1

@@ -87,6 +87,22 @@ class AppliedCommit:
 
 
 @dataclass(frozen=True)
+class Ack:
+    """A person's word that the manual changes a plan showed for a campaign were done in the
+    dashboard (`campaign-gitops ack`): the spec they cover becomes the last-applied one."""
+
+    campaign_id: str
+    changes: tuple[str, ...]  # manual changes covered: create, replace, update, publish, archive
+    platform_id: str  # the platform campaign they were done on (a create: the dashboard's id)
+    spec: dict[str, Any]
+    checksum: str  # of `spec`
+    file_checksum: str | None  # of the campaign's file when acknowledged
+    at: str
+    by: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class JournalEntry:
     apply_id: str
     step: int
@@ -110,6 +126,15 @@ class StateStore(ABC):
 
     @abstractmethod
     def forget(self, campaign_id: str) -> None: ...
+
+    @abstractmethod
+    def acknowledge(self, ack: Ack, managed: Managed) -> None:
+        """Record the acknowledgement and `managed` (its spec as last applied) in one
+        transaction."""
+
+    @abstractmethod
+    def acks(self, campaign_id: str | None = None) -> list[Ack]:
+        """Acknowledgements, oldest first; of one campaign when given."""
 
     @abstractmethod
     def record_label(

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from campaign_gitops.errors import FatalError, dotted
-from campaign_gitops.state.base import Managed
+from campaign_gitops.state.base import Ack, Managed
 from campaign_gitops.state.schema import LATEST
 
 FORMAT = "campaign-gitops-state"
@@ -77,6 +77,18 @@ class JournalItem(_Item):
     platform_id: str | None = None
 
 
+class AckItem(_Item):
+    campaign_id: str
+    changes: list[str]
+    platform_id: str
+    spec: dict[str, Any]
+    checksum: str
+    file_checksum: str | None = None
+    at: str
+    by: str
+    note: str = ""
+
+
 def _unique(kind: str, keys: list[str]) -> None:
     seen: set[str] = set()
     for key in keys:
@@ -98,6 +110,7 @@ class Document(_Item):
     applied: list[AppliedItem] = []  # oldest first
     applies: list[ApplyItem] = []
     journal: list[JournalItem] = []  # in the order the steps were written
+    acks: list[AckItem] = []  # oldest first (schema 3)
 
     @model_validator(mode="after")
     def _keys_unique(self) -> Document:
@@ -121,6 +134,20 @@ def managed_item(m: Managed) -> dict[str, Any]:
         "merged_by": m.merged_by,
         "approvers": list(m.approvers),
         "history": list(m.history),
+    }
+
+
+def ack_item(a: Ack) -> dict[str, Any]:
+    return {
+        "campaign_id": a.campaign_id,
+        "changes": list(a.changes),
+        "platform_id": a.platform_id,
+        "spec": a.spec,
+        "checksum": a.checksum,
+        "file_checksum": a.file_checksum,
+        "at": a.at,
+        "by": a.by,
+        "note": a.note,
     }
 
 
@@ -169,12 +196,16 @@ def write(doc: Mapping[str, Any], path: Path) -> None:
     """Written whole or not at all: a half-written backup is worse than none."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        json.dump(doc, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    partial.replace(path)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            json.dump(doc, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half backup behind
+        raise
 
 
 def stamped(folder: Path, stem: str, version: int) -> Path:

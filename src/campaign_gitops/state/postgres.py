@@ -15,6 +15,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from campaign_gitops import redact
+from campaign_gitops.config import STATE_ENV
 from campaign_gitops.errors import FatalError
 from campaign_gitops.state.base import LockHeld, LockInfo
 from campaign_gitops.state.document import stamped
@@ -59,6 +60,21 @@ def _parsed(conninfo: str) -> None:
         ) from None
 
 
+def _unreachable(url: str, where: str, reason: str) -> str:
+    """Where the connection went (host and port, never the password) and what to check."""
+    params = conninfo_to_dict(url)
+    host = params.get("host") or "the local socket"
+    port = params.get("port") or "5432"
+    if "FATAL" in reason or "authentication" in reason:
+        remedy = "The server refused the login: check the user, its password and the database"
+    else:
+        remedy = "Check that the server is running and reachable from here"
+    return (
+        f"cannot reach the PostgreSQL state store at {where} (host {host}, port {port}): "
+        f"{reason}. {remedy} (`state` in the config, or {STATE_ENV})"
+    )
+
+
 @contextmanager
 def _repeatable_read(db: psycopg.Connection[Any]) -> Iterator[None]:
     with db.transaction():
@@ -80,8 +96,7 @@ class PostgresState(SqlState):
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             reason = redact.text(str(exc).replace(url, where)).strip().splitlines()[0]
-            message = f"cannot reach the PostgreSQL state store at {where}: {reason}"
-            raise FatalError(message) from None
+            raise FatalError(_unreachable(url, where, reason)) from None
         try:
             self._prepare()
         except BaseException:

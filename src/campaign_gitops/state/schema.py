@@ -59,6 +59,18 @@ MIGRATIONS = (
             "ALTER TABLE managed ADD COLUMN approvers TEXT",
         ),
     ),
+    Migration(
+        3,
+        "acknowledgements of manual changes done in the dashboard (`campaign-gitops ack`)",
+        (
+            """CREATE TABLE acks (
+    seq SERIAL_TYPE, campaign_id TEXT NOT NULL, changes TEXT NOT NULL, platform_id TEXT NOT NULL,
+    spec TEXT NOT NULL, checksum TEXT NOT NULL, file_checksum TEXT, acked_at TEXT NOT NULL,
+    acked_by TEXT NOT NULL, note TEXT NOT NULL
+)""",
+            "CREATE INDEX acks_campaign ON acks (campaign_id)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 VERSION_TABLE = "schema_version"
@@ -68,7 +80,7 @@ VERSION_DDL = (
 )
 # Tables whose rows are the store's content: a store holding none is migrated without an export.
 CONTENT_TABLES = ("managed", "managed_labels", "applies", "journal", "apply_cursor",
-                  "applied_commits")  # fmt: skip
+                  "applied_commits", "acks")  # fmt: skip
 
 
 class NewerStore(FatalError):

@@ -20,6 +20,7 @@ import orjson
 from campaign_gitops.state import document
 from campaign_gitops.state.base import (
     OUTCOMES,
+    Ack,
     AppliedCommit,
     Cursor,
     JournalEntry,
@@ -44,6 +45,9 @@ MANAGED_COLUMNS = (
     "merged_by, approvers"
 )
 APPLIED_COLUMNS = "commit_sha, pull_request, outcome, recorded_at, recorded_by, detail"
+ACK_COLUMNS = (
+    "campaign_id, changes, platform_id, spec, checksum, file_checksum, acked_at, acked_by, note"
+)
 
 
 def _now() -> str:
@@ -188,6 +192,10 @@ class SqlState(StateStore):
         self._many(f"INSERT INTO managed ({MANAGED_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
 
     def record(self, managed: Managed) -> None:
+        with self._tx():
+            self._record(managed)
+
+    def _record(self, managed: Managed, ack: Ack | None = None) -> None:
         entry = {
             "applied_at": managed.applied_at,
             "applied_by": managed.applied_by,
@@ -198,11 +206,43 @@ class SqlState(StateStore):
             "approvers": list(managed.approvers),
             "platform_id": managed.platform_id,
         }
+        if ack is not None:
+            entry["acknowledged"] = list(ack.changes)
+        rows = self._run("SELECT history FROM managed WHERE id = ?", (managed.id,))
+        history = [*(json.loads(rows[0][0]) if rows else []), entry][-HISTORY_KEPT:]
+        self._run("DELETE FROM managed WHERE id = ?", (managed.id,))
+        self._insert_managed([self._managed_row(managed, history)])
+
+    # -- acknowledgements of manual changes -----------------------------------------------
+
+    @staticmethod
+    def _ack_row(ack: Ack) -> tuple[Any, ...]:
+        return (
+            ack.campaign_id,
+            json.dumps(list(ack.changes)),
+            ack.platform_id,
+            json.dumps(ack.spec, sort_keys=True),
+            ack.checksum,
+            ack.file_checksum,
+            ack.at,
+            ack.by,
+            ack.note,
+        )
+
+    def _insert_acks(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._many(f"INSERT INTO acks ({ACK_COLUMNS}) VALUES ({', '.join('?' * 9)})", rows)
+
+    def acknowledge(self, ack: Ack, managed: Managed) -> None:
         with self._tx():
-            rows = self._run("SELECT history FROM managed WHERE id = ?", (managed.id,))
-            history = [*(json.loads(rows[0][0]) if rows else []), entry][-HISTORY_KEPT:]
-            self._run("DELETE FROM managed WHERE id = ?", (managed.id,))
-            self._insert_managed([self._managed_row(managed, history)])
+            self._insert_acks([self._ack_row(ack)])
+            self._record(managed, ack)
+
+    def acks(self, campaign_id: str | None = None) -> list[Ack]:
+        where, params = (" WHERE campaign_id = ?", (campaign_id,)) if campaign_id else ("", ())
+        rows = self._run(f"SELECT {ACK_COLUMNS} FROM acks{where} ORDER BY seq", params)
+        return [
+            Ack(r[0], tuple(orjson.loads(r[1])), r[2], orjson.loads(r[3]), *r[4:]) for r in rows
+        ]
 
     def forget(self, campaign_id: str) -> None:
         with self._tx():
@@ -334,6 +374,7 @@ class SqlState(StateStore):
             "SELECT apply_id, step, change, status, detail, platform_id FROM journal ORDER BY seq"
         )
         doc["journal"] = [asdict(JournalEntry(*row)) for row in journal]
+        doc["acks"] = [document.ack_item(a) for a in self.acks()] if version >= 3 else []
         return doc
 
     def import_(self, doc: Mapping[str, Any]) -> None:
@@ -390,6 +431,10 @@ class SqlState(StateStore):
                     (j.apply_id, j.step, j.change, j.status, j.detail, j.platform_id)
                     for j in parsed.journal
                 ),
+            )
+            self._insert_acks(
+                self._ack_row(Ack(**(a.model_dump() | {"changes": tuple(a.changes)})))
+                for a in parsed.acks
             )
 
     # -- the lock's row -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from campaign_gitops.sqlite_util import connect, immediate
+from campaign_gitops.sqlite_util import STATE, connect, immediate
 from campaign_gitops.state.base import LockHeld, LockInfo
 from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
@@ -36,7 +36,7 @@ class SqliteState(SqlState):
         # WAL with synchronous=NORMAL: a committed step survives the process being killed (-9);
         # only a power cut can lose the last steps, and the next plan reads the platform anyway
         self.path = path
-        self.db = connect(path, synchronous="NORMAL")
+        self.db = connect(path, synchronous="NORMAL", kind=STATE)
         try:
             self._prepare()  # BEGIN IMMEDIATE keeps a second process out while it migrates
         except BaseException:
