@@ -21,6 +21,7 @@ from campaign_gitops.plan import (
     Create,
     Drift,
     Plan,
+    Publish,
     Replace,
     Update,
 )
@@ -217,7 +218,11 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
                 notes.append(c.reason or "the platform sends it for approval")
             head.append(_md_item(c.title, "; ".join(notes)))
         head.append("")
-    blocks = [_md_change(c) for c in plan.changes if c.verdict not in (BLOCKED, MANUAL)]
+    blocks = [
+        _md_change(c, plan.specs.get(c.key))
+        for c in plan.changes
+        if c.verdict not in (BLOCKED, MANUAL)
+    ]
     blocks += [_md_drift(d) for d in plan.drift]
     out = "\n".join(head)
     for index, block in enumerate(blocks):
@@ -243,10 +248,13 @@ def _md_ack(change: Change, plan: Plan) -> str:
     return f" Once done: {md_code(ack_command(change, plan.env))}"
 
 
-def _md_change(change: Change) -> str:
+def _md_change(change: Change, spec: dict[str, Any] | None = None) -> str:
     note = " (needs approval)" if change.verdict == APPROVAL or change.review else ""
     name, detail = f"{change.SYMBOL} {change.title}", _detail(change)
     details = _field_lines(change)
+    if spec is not None and isinstance(change, Create | Replace | Publish):
+        # what a new or newly published campaign sends, whole: an approval covers it all
+        details += json.dumps(spec, indent=2, ensure_ascii=False, default=str).splitlines()
     if not details:
         return f"- <code>{md_text(name)}</code>{md_text(detail)}{note}"
     # <details> starts an html block: markdown is not parsed up to the blank line

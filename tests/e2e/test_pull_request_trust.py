@@ -195,3 +195,4 @@ def test_the_sticky_comment_is_only_ever_the_bots_own(
     assert comments[0]["body"] == planted["body"] == "<!-- campaign-gitops plan -->\nmy notes"
     assert "create campaign spring-sale" in comments[1]["body"]
     assert "not refreshed from the platform" in comments[1]["body"]
+    assert "Twenty percent off" in comments[1]["body"]  # a new campaign is shown whole
