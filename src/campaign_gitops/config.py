@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -19,9 +19,6 @@ from campaign_gitops import files
 from campaign_gitops.errors import ConfigError, FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.models.common import Strict
 from campaign_gitops.yamllimits import MIB
-
-if TYPE_CHECKING:
-    from campaign_gitops.loader import Desired
 
 CONFIG_FILE = "campaign-gitops.toml"
 STATE_ENV = "CAMPAIGN_GITOPS_STATE"
@@ -259,27 +256,8 @@ class Settings:
     def platform_path(self) -> Path:
         return self.root / self.raw.platform
 
-    def read_worktree(self) -> Desired:
-        """The desired state in the work tree. A folder or file the config names must exist: a
-        misspelt campaigns_dir would otherwise read as a repository without campaigns."""
-        from campaign_gitops.loader import read_worktree
 
-        named = self.raw.model_fields_set
-        missing = [
-            (key, f"{getattr(self.raw, key)!r} does not exist (in {self.root})")
-            for key in ("campaigns_dir", "labels_file")
-            if key in named and not (self.root / getattr(self.raw, key)).exists()
-        ]
-        if missing:
-            raise ValidationFailed(
-                _config_problems(self.config_file, missing, "config-missing-path")
-            )
-        return read_worktree(
-            self.root, self.campaigns_dir, self.labels_file, self.raw.max_file_bytes
-        )
-
-
-def _config_problems(
+def config_problems(
     config_file: Path | None, found: Sequence[tuple[str | tuple[str, ...], str]], code: str
 ) -> list[Problem]:
     """Problems at the config's keys (`found`: key path, message)."""
@@ -341,7 +319,7 @@ def _check_paths(root: Path, config_file: Path | None, raw: RawConfig) -> None:
         return
     named = raw.model_fields_set | {"environments"}
     keyed = [(key, message) for key, message in outside if not isinstance(key, str) or key in named]
-    problems = _config_problems(config_file, keyed, files.OUTSIDE)
+    problems = config_problems(config_file, keyed, files.OUTSIDE)
     for key, message in outside:
         if isinstance(key, str) and key not in named:
             value = str(getattr(raw, key))

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path, PurePosixPath
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import ValidationError
 from pydantic_core.core_schema import ErrorType
 
 from campaign_gitops import files, schema, yamlio
+from campaign_gitops.config import config_problems
 from campaign_gitops.errors import PathPart, Problem, ValidationFailed, dotted
 from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, Label, LabelsFile
 from campaign_gitops.models.common import (
@@ -27,6 +28,9 @@ from campaign_gitops.models.common import (
     printable,
 )
 from campaign_gitops.yamllimits import MIB
+
+if TYPE_CHECKING:
+    from campaign_gitops.config import Settings
 
 BUILTIN_ERRORS = frozenset(get_args(ErrorType))
 LABEL_RE = re.compile(LABEL_PATTERN)
@@ -425,3 +429,21 @@ def read_worktree(
         elif has_labels:
             labels = source(labels_file)
         return build(sources, labels, unread, labels_unread=has_labels and labels is None)
+
+
+def read_configured(settings: Settings) -> Desired:
+    """The desired state in the work tree. A folder or file the config names must exist: a
+    misspelt campaigns_dir would otherwise read as a repository without campaigns."""
+    named = settings.raw.model_fields_set
+    missing = [
+        (key, f"{getattr(settings.raw, key)!r} does not exist (in {settings.root})")
+        for key in ("campaigns_dir", "labels_file")
+        if key in named and not (settings.root / getattr(settings.raw, key)).exists()
+    ]
+    if missing:
+        raise ValidationFailed(
+            config_problems(settings.config_file, missing, "config-missing-path")
+        )
+    return read_worktree(
+        settings.root, settings.campaigns_dir, settings.labels_file, settings.raw.max_file_bytes
+    )

@@ -12,16 +12,16 @@ from itertools import chain
 from typing import Any
 
 from campaign_gitops.acks import with_acks
+from campaign_gitops.approval.policy import Estimate, annotate, with_reach
 from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
-from campaign_gitops.loader import Desired, gc_paused
+from campaign_gitops.loader import Desired, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
-from campaign_gitops.policy import Estimate, annotate, with_reach
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import StateStore
 
@@ -48,7 +48,7 @@ class Workspace:
     def desired(self) -> Desired:
         s = self.settings
         if self.ref is None:
-            return s.read_worktree()
+            return read_configured(s)
         return self.repo.desired_at(
             self.ref, s.raw.campaigns_dir, s.raw.labels_file, s.raw.max_file_bytes
         )

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaign_gitops.approval import contributors
+from campaign_gitops.approval.gate import _reach_grew
+from campaign_gitops.approval.reviews import contributors
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.config import RawConfig, Settings
-from campaign_gitops.gate import _reach_grew
 from campaign_gitops.plan import Create, Plan
 from campaign_gitops.synthetic import generate
 

@@ -12,7 +12,7 @@ import pytest
 
 from campaign_gitops.config import load_settings
 from campaign_gitops.errors import ValidationFailed
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.loader import read_configured, read_worktree
 
 INVALID = Path(__file__).parents[1] / "fixtures" / "invalid"
 SINGLE = sorted(INVALID.glob("*.yaml"))
@@ -23,7 +23,7 @@ def problems_in(root: Path) -> list[str]:
     """A folder with a campaign-gitops.toml is read with its settings (max_file_bytes...)."""
     with pytest.raises(ValidationFailed) as info:
         if (root / "campaign-gitops.toml").is_file():
-            load_settings(root).read_worktree()
+            read_configured(load_settings(root))
         else:
             read_worktree(root, root / "campaigns", root / "labels.yaml")
     return [p.render() for p in info.value.problems]

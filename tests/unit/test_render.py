@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from campaign_gitops import render
 from campaign_gitops.diff import FieldChange
 from campaign_gitops.plan import APPROVAL, BLOCKED, Create, Drift, Plan, Replace, Update
+from campaign_gitops.views import render
 from tests.helpers import at
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from campaign_gitops.apply import Applier, Result, interrupted
+from campaign_gitops.approval.gate import Run, apply_merged
 from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
-from campaign_gitops.gate import Run, apply_merged
 from campaign_gitops.github import in_actions
 from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, file_hash, stale_items
 from campaign_gitops.state.base import LockInfo, StateStore
@@ -91,7 +91,8 @@ def _progress(total: int) -> tuple[AbstractContextManager[Any], Any]:
 
 
 def _report(result: Result, resumed: bool, plan: Plan) -> int:
-    from campaign_gitops import ci, render
+    from campaign_gitops import ci
+    from campaign_gitops.views import render
 
     errors = [f"error: {change.title} failed: {error}" for change, error in result.failed]
     if result.not_applied:

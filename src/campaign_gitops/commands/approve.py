@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import click
 
-from campaign_gitops.approval import check as check_pr
+from campaign_gitops.approval.pullrequest import for_pull_request
+from campaign_gitops.approval.reviews import check as check_pr
 from campaign_gitops.config import Settings
 from campaign_gitops.github import GitHub, GitHubError, context
 from campaign_gitops.gitrepo import Repo
-from campaign_gitops.pullrequest import for_pull_request
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 STATUS_CONTEXT = "campaign-gitops/approval"  # the commit status branch protection can require

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from campaign_gitops import ci, render
+from campaign_gitops import ci
+from campaign_gitops.approval.pullrequest import for_pull_request
 from campaign_gitops.config import Settings
 from campaign_gitops.files import write_atomic
 from campaign_gitops.plan import Plan
-from campaign_gitops.pullrequest import for_pull_request
+from campaign_gitops.views import render
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 

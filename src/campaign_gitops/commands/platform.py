@@ -10,7 +10,7 @@ from campaign_gitops.backends import open_backend
 from campaign_gitops.backends.base import ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
-from campaign_gitops.output import render
+from campaign_gitops.views.tables import render
 
 LIST_COLUMNS = ("id", "name", "channel", "type", "status", "delivery", "labels", "created_by")
 REPORT_COLUMNS = (

@@ -13,10 +13,10 @@ import click
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.ids import check_id
-from campaign_gitops.output import render
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import LockInfo, StateStore
 from campaign_gitops.state.document import parse, write
+from campaign_gitops.views.tables import render
 
 COLUMNS = ("id", "platform_id", "applied_at", "applied_by", "commit", "pull_request")
 IMPORT_LOCK_TIMEOUT = 10.0  # seconds an import waits for a running apply

@@ -6,11 +6,12 @@ import click
 
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import ValidationFailed, render_problems
+from campaign_gitops.loader import read_configured
 
 
 def validate(settings: Settings, fmt: str) -> int:
     try:
-        desired = settings.read_worktree()
+        desired = read_configured(settings)
     except ValidationFailed as exc:
         click.echo(render_problems(exc.problems, fmt), err=fmt == "text")
         return 1

@@ -14,17 +14,17 @@ from typing import Any
 import click
 
 from campaign_gitops.apply import Applier, Result
-from campaign_gitops.approval import Approval, check
+from campaign_gitops.approval.mainline import Mainline, Step
+from campaign_gitops.approval.policy import new_audience
+from campaign_gitops.approval.pullrequest import base_settings, config_at
+from campaign_gitops.approval.reviews import Approval, check
 from campaign_gitops.backends.base import Backend
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub, context
 from campaign_gitops.gitrepo import Repo
-from campaign_gitops.mainline import Mainline, Step
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan
-from campaign_gitops.policy import new_audience
-from campaign_gitops.pullrequest import base_settings, config_at
 from campaign_gitops.state.base import StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from campaign_gitops import __version__, redact
-from campaign_gitops.cli_context import TABLE_FORMATS, Context, env_option, pass_ctx
-from campaign_gitops.cli_state import ack, state
+from campaign_gitops.cli.context import TABLE_FORMATS, Context, env_option, pass_ctx
+from campaign_gitops.cli.state import ack, state
 from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
 
 if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models

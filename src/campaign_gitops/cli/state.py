@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from campaign_gitops.cli_context import TABLE_FORMATS, Context, env_option, pass_ctx
+from campaign_gitops.cli.context import TABLE_FORMATS, Context, env_option, pass_ctx
 
 
 @click.group()
@@ -43,7 +43,7 @@ def state_show(ctx: Context, campaign_id: str) -> None:
 @pass_ctx
 def state_set_applied(ctx: Context, commit: str, by: str | None, note: str) -> None:
     """Take COMMIT of main as applied: the next apply on main starts after it."""
-    from campaign_gitops.gate import set_applied
+    from campaign_gitops.approval.gate import set_applied
 
     raise SystemExit(set_applied(ctx.settings, commit, by, note))
 
