@@ -21,11 +21,14 @@ from campaign_gitops.backends.snapshot import from_record
 from campaign_gitops.diff import keep_live
 from campaign_gitops.errors import FatalError
 from campaign_gitops.loader import Desired
-from campaign_gitops.plan import Archive, Change, Create, Plan, Publish, Replace, Update
+from campaign_gitops.plan import Archive, Change, Create, Plan, Publish, Replace, Stop, Update
 from campaign_gitops.plan import checksum as checksum_of
 from campaign_gitops.state.base import Ack, Managed
 
 MADE_IN_DASHBOARD = ("create", "replace")  # the campaign the id maps to was made by a person
+# what apply must have done before a manual change of the same campaign can be (an archive of a
+# campaign that is not stopped yet cannot have happened)
+BEFORE = (Stop, Create, Replace, Publish)
 
 
 def command(change: Change, env: str = "default") -> str:
@@ -99,6 +102,17 @@ def acknowledge(
     changes = pending(plan, key)
     if not changes:
         raise FatalError(_nothing_pending(plan, key, desired))
+    before = [
+        c.title
+        for c in plan.applicable
+        if c.key == key and isinstance(c, BEFORE) and c.sort_key < max(m.sort_key for m in changes)
+    ]
+    if before:
+        kinds = ", ".join(dict.fromkeys(c.KIND for c in changes))
+        raise FatalError(
+            f"{key}: apply first: {', '.join(before)} comes before the manual {kinds}, which "
+            "cannot be done in the dashboard until then"
+        )
     made = [c for c in changes if isinstance(c, Create | Replace)]
     platform_id = (request.platform_id or "").strip()
     if made and not platform_id:
@@ -122,7 +136,8 @@ def acknowledge(
         )
     doc = desired.campaigns[key]
     known = managed.get(key)
-    base = known.spec if known is not None and known.spec else None
+    # a record without content (an adopt the API could not describe) covers nothing
+    base = known.spec if known is not None and known.spec.get("channel") else None
     effective = plan.specs.get(key) or keep_live(
         doc.spec.spec_data(), base or {}, doc.spec.ignore_changes
     )
@@ -158,11 +173,19 @@ def with_acks(
     if not acks:
         return live
     archived = {a.platform_id for a in acks if "archive" in a.changes}
-    out = [replace(c, archived=True) if c.platform_id in archived else c for c in live]
     made_at: dict[str, str] = {}  # platform id -> when it was acknowledged as made
     for a in acks:
         if set(a.changes) & set(MADE_IN_DASHBOARD):
             made_at.setdefault(a.platform_id, a.at)
+    # a campaign made by hand carries the id it was acknowledged for, whatever its name says:
+    # else the stopped original of a replace done by hand, named with the id, would stand for it
+    owner = {m.platform_id: key for key, m in managed.items() if m.platform_id in made_at}
+    out = [
+        replace(
+            c, id=owner.get(c.platform_id, c.id), archived=c.archived or c.platform_id in archived
+        )
+        for c in live
+    ]
     listed = {c.platform_id for c in live}
     for m in managed.values():
         if m.platform_id in made_at and m.platform_id not in listed:

@@ -180,7 +180,7 @@ class _Planner:
             return False
         channel_changed = live.channel != spec.channel
         if verdict.allowed and not channel_changed and not self.opts.caps.update:
-            if replace_ok:
+            if replace_ok and not spec.archived:  # a clone would be created only to be archived
                 self._replace(key, spec, live, sections, edits, verdict.rule.key)
                 return True
             self.changes.append(

@@ -51,12 +51,16 @@ def test_a_manual_create_converges_with_ack(server: FakeClevertap, tmp_path: Pat
     markdown = ct(root, "plan", "--format", "markdown")[1]
     assert f"Once done: `{POPUP_ACK}`" in markdown
 
+    # made by hand under another name: the API never lists it, no report names its id
+    made = str(server.dashboard("Exit popup, winter", "web_pop_up"))
+    code, out = ct(root, "plan", "--detailed-exitcode")
+    assert code == 0 and "? create campaign exit-popup (published): MANUAL" in out, out
     code, out = ct(root, "ack", "exit-popup")  # a create needs the dashboard's id
     assert code == 1 and "pass --platform-id" in out, out
-    code, out = ct(root, "ack", "exit-popup", "--platform-id", "1457999001", "--by", "dana",
-                   "--note", "made by hand")  # fmt: skip
+    code, out = ct(root, "ack", "exit-popup", "--platform-id", made, "--by", "dana", "--note",
+                   "made by hand")  # fmt: skip
     assert code == 0, out
-    assert "Acknowledged create of campaign exit-popup (platform campaign 1457999001)" in out
+    assert f"Acknowledged create of campaign exit-popup (platform campaign {made})" in out
 
     code, out = ct(root, "plan", "--detailed-exitcode")
     assert code == 0, out
@@ -65,14 +69,14 @@ def test_a_manual_create_converges_with_ack(server: FakeClevertap, tmp_path: Pat
     assert code == 0 and "No changes." in out, out
     assert server.state.creates == 0  # nothing was created through the API
     shown = json.loads(ct(root, "state", "show", "exit-popup")[1])
-    assert shown["platform_id"] == "1457999001"
+    assert shown["platform_id"] == made
     [ack] = shown["acknowledgements"]
     assert (ack["changes"], ack["platform_id"], ack["by"], ack["note"]) == (
-        ["create"], "1457999001", "dana", "made by hand",
+        ["create"], made, "dana", "made by hand",
     )  # fmt: skip
     assert ack["spec"]["name"] == "Exit popup"
 
-    code, out = ct(root, "ack", "exit-popup", "--platform-id", "1457999001")
+    code, out = ct(root, "ack", "exit-popup", "--platform-id", made)
     assert code == 1, out
     assert "nothing manual is pending for exit-popup: the plan has no change for it" in out
 
@@ -80,6 +84,13 @@ def test_a_manual_create_converges_with_ack(server: FakeClevertap, tmp_path: Pat
     code, out = ct(root, "plan", "--detailed-exitcode")
     assert code == 0 and "? update campaign exit-popup [what]: MANUAL" in out, out
     assert "once done: campaign-gitops ack exit-popup\n" in out + "\n"
+
+    popup.write_text(POPUP + "state: stopped\n")  # the API stops a dashboard-made campaign
+    code, out = ct(root, "apply", "--auto-approve")
+    assert code == 0 and "- stop campaign exit-popup: done" in out, out
+    assert server.state.status(server.state.campaigns[int(made)]) == "stopped"
+    code, out = ct(root, "plan", "--detailed-exitcode")
+    assert code == 0 and "No changes." in out, out
 
 
 def test_a_manual_edit_converges_with_ack(server: FakeClevertap, tmp_path: Path) -> None:

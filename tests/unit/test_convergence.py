@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from campaign_gitops.backends.base import Capabilities
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.commands.apply import apply
 from campaign_gitops.config import load_settings
@@ -92,6 +93,19 @@ def test_a_label_an_update_drops_is_deleted_after_it(tmp_path: Path) -> None:
     ]
     world.apply(want, RUNNING)
     assert world.plan(want, RUNNING).changes == []
+
+
+def test_an_archived_file_is_never_replaced_without_an_edit_api(tmp_path: Path) -> None:
+    # clevertap: a scheduled campaign that opts into replace; its file edited and archived:
+    # true; apply: the replace created a published clone, which the next plan could only try
+    # to archive (blocked: a live campaign cannot be archived)
+    world = World(tmp_path)
+    world.apply(desired({"w": doc()}))
+    api = Capabilities(update=False, archive=False, channels=frozenset({"push"}))
+    want = desired({"w": doc(name="Renamed", archived=True, on_locked_change="replace")})
+    assert [(c.KIND, c.verdict) for c in world.plan(want, caps=api).changes] == [
+        ("update", "manual"), ("archive", BLOCKED),
+    ]  # fmt: skip
 
 
 @pytest.fixture
