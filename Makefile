@@ -51,7 +51,7 @@ unit: $(STAMP) postgres tools
 test: lint typecheck unit
 
 # Longer than the suite's fuzzing: hypothesis's long profiles (50 times the examples; the
-# reconciler's invariant: hundreds of longer sequences on both backends, about half an hour),
+# reconciler's invariant: hundreds of longer sequences on both backends, about five minutes),
 # then a minute of coverage-guided atheris when it installs (wheels for Linux x86-64 only).
 fuzz: $(STAMP)
 	CAMPAIGN_GITOPS_FUZZ=long $(BIN)/pytest -q -n 2 -p no:cacheprovider tests/unit/test_fuzz.py \

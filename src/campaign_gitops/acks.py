@@ -165,19 +165,19 @@ def acknowledge(
     return ack, record
 
 
-def with_acks(
+def seen_through_state(
     live: list[LiveCampaign], managed: dict[str, Managed], acks: list[Ack], now: datetime
 ) -> list[LiveCampaign]:
-    """The live campaigns as acknowledgements complete them, for a backend whose API does not
-    list what a person did in the dashboard: campaigns made there, and archives."""
-    if not acks:
-        return live
+    """The live campaigns of a backend whose API lists no content, completed from the state
+    store: a campaign it manages is live even when the API does not list it (it lists only
+    API-made campaigns, by schedule window; it deletes none), as its record says it is at
+    `now`, so that no id is ever created twice; and what acknowledgements say a person did in
+    the dashboard: the campaign made there carries its id whatever its name, an archive."""
     archived = {a.platform_id for a in acks if "archive" in a.changes}
     made_at: dict[str, str] = {}  # platform id -> when it was acknowledged as made
     for a in acks:
         if set(a.changes) & set(MADE_IN_DASHBOARD):
             made_at.setdefault(a.platform_id, a.at)
-    # a campaign made by hand carries the id it was acknowledged for, whatever its name says:
     # else the stopped original of a replace done by hand, named with the id, would stand for it
     owner = {m.platform_id: key for key, m in managed.items() if m.platform_id in made_at}
     out = [
@@ -188,12 +188,13 @@ def with_acks(
     ]
     listed = {c.platform_id for c in live}
     for m in managed.values():
-        if m.platform_id in made_at and m.platform_id not in listed:
-            # its schedule counts from when it was made, not from its last acknowledgement
-            first = ({"applied_at": made_at[m.platform_id]},)
-            seen = from_record(replace(m, history=first), now)
-            if seen is not None:
-                out.append(seen)
+        if m.platform_id in listed:
+            continue
+        # a campaign made by hand runs on the schedule it had when it was made
+        first = made_at.get(m.platform_id)
+        seen = from_record(replace(m, history=({"applied_at": first},)) if first else m, now)
+        if seen is not None:
+            out.append(replace(seen, archived=seen.archived or m.platform_id in archived))
     return out
 
 

@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -123,6 +123,7 @@ class Applier:
         approvers: tuple[str, ...] = (),
         continue_on_error: bool = False,
         as_creator: frozenset[str] = frozenset(),
+        renamed: Mapping[str, str] | None = None,
     ):
         self.backend = backend
         self.state = state
@@ -134,6 +135,7 @@ class Applier:
         self.merged_by = merged_by
         self.approvers = approvers
         self.as_creator = as_creator  # unapproved: the platform's workflow sends these for approval
+        self.renamed = dict(renamed or {})  # labels.yaml's renamed_from: new name -> old
         self.continue_on_error = continue_on_error
         self.lock = threading.RLock()
         self.state = cast(StateStore, _Serialized(state, self.lock))  # one connection, many threads
@@ -194,8 +196,12 @@ class Applier:
 
     def settle_labels(self, desired: dict[str, str | None]) -> None:
         """Every label in labels.yaml that is on the platform is managed; a record whose label
-        is gone (renamed by an apply that crashed before recording it) is dropped."""
+        is gone (renamed by an apply that crashed before recording it) is dropped, and the
+        last-applied specs that still name it take its new name, as the platform's did."""
         on_platform = {label.name for label in self.backend.list_labels()}
+        for new, old in self.renamed.items():
+            if new in on_platform and old not in on_platform:
+                self._rename_in_specs(old, new)
         managed = self.state.labels()
         for name, description in desired.items():
             if name in on_platform and (name not in managed or managed[name] != description):
@@ -306,9 +312,12 @@ class Applier:
         """The platform renames the label inside every campaign; so must the last-applied specs,
         or the next plan would call the rename drift."""
         description = self.state.labels().get(old)
+        self._rename_in_specs(old, new)
+        self.state.record_label(new, description, previous=old)
+
+    def _rename_in_specs(self, old: str, new: str) -> None:
         for managed in self.state.managed().values():
             labels = managed.spec.get("labels") or []
             if old in labels:
                 spec = managed.spec | {"labels": [new if n == old else n for n in labels]}
                 self.state.record(replace(managed, spec=spec))
-        self.state.record_label(new, description, previous=old)

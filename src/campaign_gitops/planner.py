@@ -61,6 +61,12 @@ class Live:
     labels: list[Label]
 
 
+def _final(spec: CampaignBase) -> bool:
+    """Archived or stopped in the file: a clone would be created only to be archived or stopped
+    (a draft clone cannot even be stopped), so such a file is never replaced."""
+    return spec.archived or spec.state == "stopped"
+
+
 def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
     """The most recent campaign per id: a replace leaves the stopped original behind."""
     out: dict[str, LiveCampaign] = {}
@@ -180,7 +186,7 @@ class _Planner:
             return False
         channel_changed = live.channel != spec.channel
         if verdict.allowed and not channel_changed and not self.opts.caps.update:
-            if replace_ok and not spec.archived:  # a clone would be created only to be archived
+            if replace_ok and not _final(spec):
                 self._replace(key, spec, live, sections, edits, verdict.rule.key)
                 return True
             self.changes.append(
@@ -211,7 +217,7 @@ class _Planner:
                 )
             )
             return False
-        if verdict.outcome is not Outcome.DISCARD and replace_ok and not spec.archived:
+        if verdict.outcome is not Outcome.DISCARD and replace_ok and not _final(spec):
             self._replace(key, spec, live, sections, edits, verdict.rule.key)
             return True
         reason = (
@@ -221,7 +227,7 @@ class _Planner:
         )
         remedy = verdict.remedy
         if verdict.outcome is not Outcome.DISCARD:
-            remedy = f"clone it to a new id, or {REPLACE_HINT}"
+            remedy = "clone it to a new id" + ("" if _final(spec) else f", or {REPLACE_HINT}")
         self.changes.append(
             Update(
                 key,

@@ -11,7 +11,7 @@ from functools import cached_property
 from itertools import chain
 from typing import Any
 
-from campaign_gitops.acks import with_acks
+from campaign_gitops.acks import seen_through_state
 from campaign_gitops.approval.policy import Estimate, annotate, with_reach
 from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter
@@ -132,12 +132,13 @@ class Workspace:
             chain(
                 (m.spec for m in managed.values()),
                 (doc.spec.spec_data() for doc in desired.campaigns.values()),
-            )
+            ),
+            searching=not desired.campaigns.keys() <= managed.keys(),
         )
         campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
         if not backend.capabilities.reads_specs:
             campaigns = with_known_specs(campaigns, managed, desired)
-            campaigns = with_acks(campaigns, managed, self.state.acks(), request.at)
+            campaigns = seen_through_state(campaigns, managed, self.state.acks(), request.at)
             backend.remember(campaigns)
         live = Live(campaigns, backend.list_labels())
         options = Options(

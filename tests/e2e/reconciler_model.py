@@ -209,25 +209,7 @@ class Reconciler(RuleBasedStateMachine):
             state=data.draw(st.sampled_from(states), label="state"),
             replace=data.draw(st.booleans(), label="replace"),
         )
-        running = self._still_running(key)
-        if running is not None:  # see test_a_readded_id_finds_its_running_campaign
-            self.files[key].delivery, self.files[key].start = "on_date_time", running
         self._write(key)
-
-    def _still_running(self, key: str) -> datetime | None:
-        """On the stand-in, when a running campaign of a removed file's id starts. KNOWN BUG:
-        the clevertap backend lists only the days the managed and desired campaigns are
-        scheduled on, so a file re-added with another schedule does not see it and creates a
-        second one; the model keeps the schedule until that is fixed."""
-        if self.fake is None or not self.clevertap:
-            return None
-        s = self.fake.state
-        found = [
-            c["at"]
-            for c in s.campaigns.values()
-            if split_name(c["body"]["name"])[1] == key and s.status(c) in LIVE_STATUSES
-        ]
-        return max(found, default=None)
 
     @precondition(lambda self: self.files)
     @rule(data=st.data())
@@ -461,6 +443,20 @@ class Reconciler(RuleBasedStateMachine):
         with self.fake.lock:
             self.fake.route(STOP, {"id": int(platform_id)})
 
+    def _dashboard_edit(self, platform_id: str, sections: frozenset[str], doc: Doc) -> None:
+        """What the stand-in shows of an edit made in the dashboard: labels, and the name and
+        start the campaign lists with (it holds no content)."""
+        assert self.fake is not None
+        if "labels" in sections:
+            self.fake.set_labels(int(platform_id), *doc.labels)
+        with self.fake.lock:
+            campaign = self.fake.state.campaigns[int(platform_id)]
+            if "when" in sections:
+                campaign["at"] = doc.first(self.at)
+            if "name" in sections:
+                marker = split_name(campaign["body"]["name"])[1]
+                campaign["body"]["name"] = f"{doc.name} [{marker}]" if marker else doc.name
+
     @precondition(lambda self: self.clevertap)
     @rule(data=st.data())
     def finish_manual(self, data: st.DataObject) -> None:
@@ -495,8 +491,8 @@ class Reconciler(RuleBasedStateMachine):
                     name, DASHBOARD_CHANNEL[doc.channel], doc.first(self.at), tuple(doc.labels)
                 )
                 platform_id = str(made)
-            elif isinstance(change, Update) and "labels" in change.sections:
-                self.fake.set_labels(int(change.platform_id), *doc.labels)
+            elif isinstance(change, Update):
+                self._dashboard_edit(change.platform_id, change.sections, doc)
         after = self.plan()
         if any(c.key == key for c in after.manual):
             event(f"acknowledged: {', '.join(sorted({c.KIND for c in manual[key]}))}")

@@ -66,12 +66,6 @@ def test_local_platform_converges(in_process_env: None) -> None:
     run_state_machine_as_test(Reconciler, settings=settings.get_profile(f"invariant-local-{SCALE}"))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN BUG (clevertap backend): the model finds sequences where an apply leaves a "
-    "plan behind on the CleverTap stand-in (a re-added id with another schedule, see below); "
-    "issue #10 stays open for it",
-)
 def test_clevertap_converges(in_process_env: None) -> None:
     with FakeClevertap() as fake:
         machine = type("Machine", (ClevertapReconciler,), {"fake": fake})
@@ -79,12 +73,6 @@ def test_clevertap_converges(in_process_env: None) -> None:
         run_state_machine_as_test(machine, settings=profile)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN BUG (clevertap backend): list.json and the message report are asked only for "
-    "the days managed and desired campaigns are scheduled on, so the running campaign of a "
-    "removed file is not seen when the file comes back with another schedule",
-)
 def test_a_readded_id_finds_its_running_campaign(in_process_env: None) -> None:
     """The minimal sequence the model found: a campaign delivered now, its file removed (the
     campaign runs on, forgotten), the file back with a date: a second campaign was created."""
@@ -99,6 +87,6 @@ def test_a_readded_id_finds_its_running_campaign(in_process_env: None) -> None:
             machine.apply_now()
             machine.files["d"] = Doc("Sale", "push", "on_date_time", T0 + timedelta(hours=33))
             machine._write("d")
-            machine.apply_now()  # fails: d has 2 live platform campaigns
+            machine.apply_now()  # was: d has 2 live platform campaigns
         finally:
             machine.teardown()

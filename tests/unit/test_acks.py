@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from campaign_gitops.acks import Request, acknowledge, command, covered_spec, with_acks
+from campaign_gitops.acks import Request, acknowledge, command, covered_spec, seen_through_state
 from campaign_gitops.backends.base import Capabilities, ListFilter
 from campaign_gitops.backends.snapshot import from_record
 from campaign_gitops.errors import FatalError
@@ -32,7 +32,7 @@ def _plan(world: World, want: Desired) -> Plan:
     managed = world.state.managed()
     listed = world.backend.list_campaigns(T0, ListFilter(archived="include"))
     campaigns = with_known_specs([replace(c, spec={}) for c in listed], managed, want)
-    campaigns = with_acks(campaigns, managed, world.state.acks(), T0)
+    campaigns = seen_through_state(campaigns, managed, world.state.acks(), T0)
     live = Live(campaigns, world.backend.list_labels())
     return make_plan(want, live, managed, world.state.labels(), Options(at=T0, caps=API))
 
@@ -129,19 +129,24 @@ def test_a_campaign_made_in_the_dashboard_is_seen_from_its_record(tmp_path: Path
     assert managed["p"].platform_id == "1457999001"
     # the platform does not list it: planning sees it through the acknowledgement
     assert after.changes == []
-    live = with_acks([], managed, world.state.acks(), RUNNING)
+    live = seen_through_state([], managed, world.state.acks(), RUNNING)
     [seen] = live
     assert (seen.id, seen.platform_id, seen.channel, seen.status) == (
         "p", "1457999001", "sms", "running",
     )  # fmt: skip
-    assert with_acks([], managed, world.state.acks(), T0)[0].status == "scheduled"
-    archived = with_acks(live, managed, [replace(ack, changes=("archive",))], RUNNING)
+    assert seen_through_state([], managed, world.state.acks(), T0)[0].status == "scheduled"
+    archived = seen_through_state(live, managed, [replace(ack, changes=("archive",))], RUNNING)
     assert archived[0].archived
 
 
-def test_an_unknown_platform_record_is_not_seen_without_an_ack() -> None:
+def test_a_managed_campaign_the_api_does_not_list_is_never_created_twice() -> None:
+    # the API lists by schedule window: an acknowledged edit of the date (or a mistyped one in
+    # the dashboard) put the campaign outside it, and the next plan created the id again
     managed = {"p": Managed("p", "1", doc(), T0.isoformat(), "ci")}
-    assert with_acks([], managed, [], T0) == []
+    [seen] = seen_through_state([], managed, [], RUNNING)
+    assert (seen.id, seen.platform_id, seen.status) == ("p", "1", "running")
+    unknown = {"p": Managed("p", "1", {"labels": []}, T0.isoformat(), "ci")}
+    assert seen_through_state([], unknown, [], T0) == []  # an adopt that knew no content
 
 
 def test_a_replace_done_by_hand_stands_for_the_id_whatever_its_name() -> None:
@@ -153,6 +158,6 @@ def test_a_replace_done_by_hand_stands_for_the_id_whatever_its_name() -> None:
     listed = [old, replace(new, id="clevertap-2")]
     managed = {"w": Managed("w", "2", doc(), T0.isoformat(), "dana")}
     ack = Ack("w", ("replace",), "2", doc(), "c", None, T0.isoformat(), "dana")
-    seen = with_acks(listed, managed, [ack], RUNNING)
+    seen = seen_through_state(listed, managed, [ack], RUNNING)
     assert [(c.id, c.platform_id) for c in seen] == [("w", "1"), ("w", "2")]
     assert newest(seen)["w"].platform_id == "2"

@@ -18,7 +18,7 @@ from campaign_gitops.models import Label
 from campaign_gitops.plan import BLOCKED, OK, Replace
 from campaign_gitops.state.base import JournalEntry
 from campaign_gitops.state.sqlite import SqliteState
-from campaign_gitops.workspace import PlanRequest
+from campaign_gitops.workspace import PlanRequest, Workspace
 from tests.e2e.cli import NOT_INHERITED
 from tests.helpers import at
 from tests.unit.test_planner import T0, World, desired, doc, kinds
@@ -108,6 +108,21 @@ def test_an_archived_file_is_never_replaced_without_an_edit_api(tmp_path: Path) 
     ]  # fmt: skip
 
 
+def test_a_stopped_file_is_never_replaced(tmp_path: Path) -> None:
+    # add a draft, apply; change its channel, set state: stopped and opt into replace; apply:
+    # the replace created a draft clone, which the next plan could only try to stop (blocked:
+    # a draft cannot be stopped)
+    world = World(tmp_path)
+    world.apply(desired({"w": doc(state="draft")}))
+    sms = doc(channel="sms", what={"content": {"body": "Hi"}}, state="stopped",
+              on_locked_change="replace")  # fmt: skip
+    plan = world.plan(desired({"w": sms}))
+    assert kinds(plan) == [("campaign", "stop", "w", BLOCKED), ("campaign", "update", "w", BLOCKED)]
+    assert [c.remedy for c in plan.changes] == [
+        "archive it instead (`archived: true`)", "clone it to a new id",
+    ]  # fmt: skip
+
+
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in NOT_INHERITED:  # an apply in GitHub Actions applies merged pull requests
@@ -150,3 +165,28 @@ def test_every_interrupted_apply_is_finished_by_the_next(repo: Path) -> None:
     state = SqliteState(repo / ".campaign-gitops" / "state.db")
     assert state.unfinished() is None
     state.close()
+
+
+def test_a_rename_a_killed_apply_made_is_finished_in_the_state(repo: Path) -> None:
+    # an apply killed between the platform's rename of a label and the state store's: the
+    # last-applied specs kept the old name, and every later plan called the rename drift
+    (repo / "campaigns" / "w.yaml").write_text(yaml.safe_dump(doc()))
+    assert _apply(repo) == 0
+    platform = LocalBackend(repo / ".campaign-gitops" / "platform.db")
+    platform.rename_label("Onboarding", "Newcomers")
+    platform.close()
+    renamed = {"labels": [{"name": "Newcomers", "renamed_from": "Onboarding"}]}
+    (repo / "labels.yaml").write_text(yaml.safe_dump(renamed))
+    (repo / "campaigns" / "w.yaml").write_text(yaml.safe_dump(doc(labels=["Newcomers"])))
+    assert _apply(repo) == 0
+    state = SqliteState(repo / ".campaign-gitops" / "state.db")
+    assert state.managed()["w"].spec["labels"] == ["Newcomers"]
+    assert state.labels() == {"Newcomers": None}
+    state.close()
+    settings = load_settings(repo).for_env(None).with_environ(os.environ)
+    workspace = Workspace(settings)
+    try:
+        plan = workspace.plan(PlanRequest(T0))
+    finally:
+        workspace.close()
+    assert plan.changes == [] and plan.drift == []

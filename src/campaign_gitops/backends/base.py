@@ -194,8 +194,12 @@ class Backend(ABC):
         """What in `spec` this backend's API cannot express (the plan shows it as manual)."""
         return []
 
-    def focus(self, specs: Iterable[dict[str, Any]]) -> None:  # noqa: B027 - optional hook
-        """The specs a plan is about (managed and desired), for backends that list by window."""
+    def focus(  # noqa: B027 - optional hook
+        self, specs: Iterable[dict[str, Any]], *, searching: bool = False
+    ) -> None:
+        """The specs a plan is about (managed and desired), for backends that list by window;
+        `searching`: some desired id is not in the state store, so its campaign, if one was
+        made, may be scheduled on any day."""
 
     def remember(self, campaigns: Iterable[LiveCampaign]) -> None:  # noqa: B027 - optional hook
         """The live campaigns as a plan saw them, specs completed from the state store, for a

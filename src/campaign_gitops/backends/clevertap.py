@@ -162,6 +162,7 @@ class ClevertapBackend(Backend):
         self.pace = pace(config)
         self.span: tuple[int, int] | None = None  # the schedule days plans are about
         self.undated = False  # some campaign starts "now": look back from today
+        self.searching = False  # some id is new to the state store: look WINDOW both ways
         self.seen: dict[str, LiveCampaign] = {}  # as the last plan saw them, specs completed
         self.throttled = 0  # 429s seen, for the benchmark
 
@@ -226,7 +227,11 @@ class ClevertapBackend(Backend):
 
     # -- reading -------------------------------------------------------------------------
 
-    def focus(self, specs: Iterable[dict[str, Any]]) -> None:
+    def focus(self, specs: Iterable[dict[str, Any]], *, searching: bool = False) -> None:
+        # an id the state store does not know may still have a campaign on the platform (its
+        # file was removed and the campaign ran on, or the store was lost), on a schedule no
+        # file names any more: its marker is looked for around now, as with no focus at all
+        self.searching = self.searching or searching
         for spec in specs:
             days = [_day(d) for d in _dates(spec)]
             if not days:
@@ -238,9 +243,11 @@ class ClevertapBackend(Backend):
     def _window(self, now: datetime) -> tuple[int, int]:
         """One window over every schedule of interest; a campaign delivered "now" was
         scheduled on the day it was created, which only the past can hold."""
-        if self.span is None and not self.undated:
-            return _day(now - WINDOW), _day(now + WINDOW)
-        days = [*(self.span or ()), *((_day(now - WINDOW), _day(now)) if self.undated else ())]
+        days = [*(self.span or ())]
+        if self.searching or not (days or self.undated):
+            days += [_day(now - WINDOW), _day(now + WINDOW)]
+        elif self.undated:
+            days += [_day(now - WINDOW), _day(now)]
         return min(days), max(days)
 
     def _campaigns(self, now: datetime) -> dict[str, dict[str, Any]]:

@@ -180,11 +180,14 @@ def _apply_locked(
             f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
             "applied. Fix them (see each remedy) and plan again."
         )
+    # a rename the platform made but a killed apply did not record is finished in the state
+    renamed = {label.name: label.renamed_from for label in workspace.desired.labels
+               if label.renamed_from}  # fmt: skip
     if not fresh.has_changes:
         # a label the platform made but the killed apply never recorded becomes managed
-        Applier(workspace.backend, workspace.state, workspace.actor, request.at).settle_labels(
-            fresh.labels
-        )
+        Applier(
+            workspace.backend, workspace.state, workspace.actor, request.at, renamed=renamed
+        ).settle_labels(fresh.labels)
         _finish_interrupted(workspace.state)
         click.echo("No changes. The platform matches the files.")
         return 0
@@ -201,6 +204,7 @@ def _apply_locked(
         commit=fresh.commit,
         author=head.author if head else None,
         continue_on_error=continue_on_error,
+        renamed=renamed,
     )
     bar, on_step = _progress(len(fresh.applicable))
     with bar:
