@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from campaign_gitops.files import write_atomic
+from campaign_gitops import yamlio
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 
 
@@ -20,30 +18,36 @@ def state_for(status: str) -> str:
     return "active"
 
 
+# the design's normative shape; keys it does not name follow, in the schema's order
+KEY_ORDER = ("id", "name", "channel", "type", "labels", "state", "archived", "goal", "who", "what",
+             "when")  # fmt: skip
+
+
 def to_yaml(spec: dict[str, Any], path: Path, root: Path) -> str:
-    """The YAML text of a campaign file at `path` (inside the repository `root`)."""
+    """The YAML text of a campaign file at `path` (inside the repository `root`), in the
+    canonical style."""
     model = CAMPAIGN_ADAPTER.validate_python({k: v for k, v in spec.items() if k != "id"})
     data = model.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
     data["channel"] = model.channel  # a discriminator is never left out
-    ordered = {"name": data.pop("name"), "channel": data.pop("channel"), **data}
+    ordered = _whole({k: data.pop(k) for k in KEY_ORDER if k in data} | data)
     depth = len(path.resolve().relative_to(root.resolve()).parts) - 1
     modeline = f"# yaml-language-server: $schema={'../' * depth}schemas/campaign.schema.json\n"
-    body = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)
-    return modeline + body
+    return modeline + yamlio.dump(ordered)
+
+
+def _whole(value: Any) -> Any:
+    """`percent: 10`, not `10.0`: the models read numbers as floats, and both read back equal."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
 
 
 def add_labels(labels_file: Path, names: list[str]) -> list[str]:
-    """Append labels that labels.yaml lacks (keeping its text and comments); the ones added."""
-    text = labels_file.read_text() if labels_file.exists() else "labels:\n"
-    known = {
-        str(item.get("name"))
-        for item in (yaml.safe_load(text) or {}).get("labels") or []
-        if isinstance(item, dict)
-    }
-    missing = [name for name in dict.fromkeys(names) if name not in known]
-    if missing:
-        if not text.endswith("\n"):
-            text += "\n"
-        text += "".join(f"  - name: {yaml.safe_dump(name).splitlines()[0]}\n" for name in missing)
-        write_atomic(labels_file, text)
-    return missing
+    """Append the labels labels.yaml lacks, keeping its comments and layout; the ones added."""
+    from campaign_gitops import yamledit  # ruamel.yaml: only the commands that write load it
+
+    return yamledit.add_labels(labels_file, names)

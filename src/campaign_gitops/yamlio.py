@@ -1,7 +1,13 @@
-"""Safe YAML with YAML 1.2 scalars, duplicate keys rejected, and source positions on demand.
+"""The one YAML dialect of the tool: YAML 1.2's core schema, read and written here.
 
+Reading: safe, duplicate keys rejected, and no scalar whose meaning depends on the reader's
+YAML version (`012` is 12 to YAML 1.2 and 10 to YAML 1.1: refused, `ambiguous-number`).
 Positions are not recorded while loading (that would slow the hot path for every valid file);
 `locate()` re-composes a file's text only when an error in it must be reported.
+
+Writing (`dump`): the canonical style (README, "The canonical style"); a string is quoted when a
+YAML 1.1 or 1.2 reader would take it for anything else, so every tool reads back what was written.
+Edits of existing files, which must keep their comments, are `yamledit`'s.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
 
 
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
 
 
 def _key_not_text(node: yaml.MappingNode) -> None:
@@ -105,6 +112,34 @@ def _guarded(construct: Any) -> Any:
     return guarded
 
 
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+_OCTAL_11 = re.compile(r"[-+]?0[0-7]+")
+# YAML 1.1's sexagesimal numbers start with 1-9 (`21:00` is 1260); `09:00` is text to both
+# dialects, but is quoted as well, so that every time of day reads alike
+_CLOCK = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?")
+
+
+def _int(construct: Any) -> Any:
+    """YAML 1.2 integers; one with a leading zero means another number (or text) to a YAML 1.1
+    reader, such as PyYAML or a reviewer's editor, so it is refused at its node."""
+
+    def read(loader: Any, node: yaml.Node) -> Any:
+        value = str(node.value)
+        if _LEADING_ZERO.fullmatch(value):
+            number = int(value, 10)
+            in_11 = (
+                f"octal {int(value, 8)}" if _OCTAL_11.fullmatch(value) else f'the text "{value}"'
+            )
+            problem = (
+                f"ambiguous number {value}: YAML 1.2 reads {number}, YAML 1.1 {in_11}; "
+                f'write {number} or "{value}"'
+            )
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+        return construct(loader, node)
+
+    return read
+
+
 def _refused(loader: Any, node: yaml.Node) -> Any:
     """Campaign files are JSON-like data; a timestamp, bytes or a set would reach the validators
     as a type they cannot check."""
@@ -115,6 +150,7 @@ def _refused(loader: Any, node: yaml.Node) -> Any:
 for _tag in ("int", "float", "bool"):
     _full = f"tag:yaml.org,2002:{_tag}"
     Loader.add_constructor(_full, _guarded(Loader.yaml_constructors[_full]))
+Loader.add_constructor(_INT, _int(Loader.yaml_constructors[_INT]))
 for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
     Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
 
@@ -146,6 +182,8 @@ def load(text: str, limits: yamllimits.Limits = yamllimits.DEFAULT) -> Any:
 
 
 def _code(message: str) -> str:
+    if "ambiguous number" in message:
+        return "ambiguous-number"
     if "duplicate key" in message:
         return "duplicate-key"
     if "maximum nesting depth" in message:  # libyaml's own limit, deeper than ours
@@ -198,17 +236,59 @@ def locate(text: str, path: Sequence[PathPart], at_key: bool = False) -> tuple[i
     return (mark.line + 1, mark.column + 1)
 
 
+def _reads_as(resolvers: Any, value: str) -> str:
+    """The tag a plain scalar gets from these implicit resolvers (PyYAML's own lookup)."""
+    for tag, regexp in (*resolvers.get(value[:1], ()), *resolvers.get(None, ())):
+        if regexp.match(value):
+            return str(tag)
+    return _STR
+
+
+def ambiguous(value: str) -> bool:
+    """Whether `value`, written plain, would be read as anything but this text by a YAML 1.2
+    reader (ours: `1e3`, `0o17`, `.inf`, `null`, `~`, `true`) or a YAML 1.1 one (`yes`, `on`,
+    `2026-12-01`, `21:00`, `0b1`, `=`, `<<`), or is an integer with a leading zero or a time
+    of day."""
+    return (
+        _reads_as(yaml.resolver.Resolver.yaml_implicit_resolvers, value) != _STR
+        or _reads_as(Loader.yaml_implicit_resolvers, value) != _STR
+        or _LEADING_ZERO.fullmatch(value) is not None
+        or _CLOCK.fullmatch(value) is not None
+    )
+
+
 class _Dumper(yaml.SafeDumper):
-    pass
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # YAML 1.1's reading, as SafeDumper's, then YAML 1.2's
+        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag == _STR and ambiguous(value):
+            return _INT  # not a string's tag: the emitter quotes the string
+        return tag
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # a list under a key is indented (`labels:\n  - name: ...`), as in the design's shape
+        super().increase_indent(flow, False)
 
 
 def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    return dumper.represent_scalar(_STR, data, style=style)
+
+
+def _list_representer(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.SequenceNode:
+    """A list of scalars on one line (`labels: [Onboarding, Sale]`); of mappings, in blocks."""
+    flow = all(isinstance(x, str | int | float | bool) and not _multiline(x) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _multiline(value: object) -> bool:
+    return isinstance(value, str) and "\n" in value
 
 
 _Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(list, _list_representer)
 
 
 def dump(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    """YAML text in the canonical style that any YAML 1.1 or 1.2 reader reads back as `data`."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
@@ -85,3 +87,69 @@ def test_clone_is_the_remedy_for_a_stopped_campaign(repo: Path) -> None:
     assert plan.returncode == 0 and "+ create campaign gen-z-tiktok-2 (published)" in plan.stdout
     again = run("--at", later, "clone", "gen-z-tiktok", "gen-z-tiktok-2", cwd=repo)
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def _dashboard_campaign(repo: Path, key: str, name: str, labels: tuple[str, ...]) -> None:
+    backend = LocalBackend(repo / ".campaign-gitops" / "platform.db")
+    for label in labels:
+        backend.create_label(Label(name=label))
+    spec = CAMPAIGN_ADAPTER.validate_python({
+        "name": name, "channel": "push", "labels": list(labels),
+        "who": {"segment": {"geography": {"country": "India"}}},
+        "what": {"content": {"title": "0o17", "body": "yes"}},
+        "when": {"delivery": "on_date_time", "start": "2026-12-01T09:00:00Z"},
+    })  # fmt: skip
+    backend.create_campaign(key, spec, publish=True, actor=DASHBOARD, now=at(T0))
+    backend.close()
+
+
+def test_import_writes_names_that_read_back_as_written(repo: Path) -> None:
+    # written with YAML 1.1 rules, "1e3" came back as 1000.0 and "0o17" as 15
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0
+    _dashboard_campaign(repo, "numbers", "1e3", ("0o17", "yes"))
+    assert run("--at", T0, "import", cwd=repo).returncode == 0
+    text = (repo / "campaigns" / "imported" / "numbers.yaml").read_text()
+    assert "name: '1e3'\n" in text and "labels: ['0o17', 'yes']\n" in text
+    assert run("validate", cwd=repo).returncode == 0
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0  # adopts it
+    assert run("--at", T0, "plan", "--detailed-exitcode", cwd=repo).returncode == 0
+    cloned = run("--at", T0, "clone", "numbers", "numbers-2", cwd=repo)
+    assert cloned.returncode == 0, cloned.stderr
+    clone = (repo / "campaigns" / "imported" / "numbers-2.yaml").read_text()
+    assert "name: '1e3'\n" in clone and "title: '0o17'\n" in clone and "body: 'yes'\n" in clone
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        (
+            "# our labels\nlabels: []  # none yet\n",
+            "# our labels\nlabels:     # none yet\n  - name: Seasonal\n",  # the column kept
+        ),
+        ("labels: [{name: Onboarding}]\n# the end\n", None),
+        (
+            "labels:\n- name: Onboarding\n  description: 'Hello: new users'  # quoted\n",
+            "labels:\n- name: Onboarding\n  description: 'Hello: new users'  # quoted\n"
+            "- name: Seasonal\n",
+        ),
+    ],
+)
+def test_import_appends_labels_keeping_the_file(
+    tmp_path: Path, shape: str, expected: str | None
+) -> None:
+    # pasted at the end, labels landed after `labels: []` or after a comment: unreadable
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaign-gitops.toml").write_text('backend = "local"\n')
+    (tmp_path / "labels.yaml").write_text(shape)
+    _dashboard_campaign(tmp_path, "seasonal", "Seasonal push", ("Seasonal",))
+    done = run("--at", T0, "import", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    after = (tmp_path / "labels.yaml").read_text()
+    if expected is not None:
+        assert after == expected
+    comments = [line.partition("#")[2] for line in shape.splitlines() if "#" in line]
+    assert comments == [line.partition("#")[2] for line in after.splitlines() if "#" in line]
+    valid = run("validate", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    assert run("--at", T0, "import", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "labels.yaml").read_text() == after  # nothing more to add

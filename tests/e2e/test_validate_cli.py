@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.e2e.cli import run
@@ -119,3 +121,38 @@ def test_console_script_and_module_agree() -> None:
     exe = Path(sys.executable).parent / "campaign-gitops"
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "campaign-gitops" in version.stdout
+
+
+def test_a_leading_zero_is_refused_where_it_is(repo: Path) -> None:
+    # `percent: 09` ended in "unexpected ValueError: invalid literal for int() with base 8"
+    # (no file, no line), and `percent: 012` loaded as 10 where YAML 1.2 tools show 12
+    path = repo / "campaigns" / "onboarding" / "welcome-push.yaml"
+    text = path.read_text()
+    assert "percent: 10" in text
+    path.write_text(text.replace("percent: 10", "percent: 09"))
+    (repo / "campaigns" / "x.yaml").write_text(text.replace("percent: 10", "percent: 012"))
+    result = run("validate", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    line = 1 + text.splitlines().index(next(x for x in text.splitlines() if "percent: 10" in x))
+    col = 1 + text.splitlines()[line - 1].index("10")
+    assert lines == [
+        f"campaigns/onboarding/welcome-push.yaml:{line}:{col}: ambiguous number 09: YAML 1.2 "
+        'reads 9, YAML 1.1 the text "09"; write 9 or "09" [ambiguous-number]',
+        f"campaigns/x.yaml:{line}:{col}: ambiguous number 012: YAML 1.2 reads 12, YAML 1.1 "
+        'octal 10; write 12 or "012" [ambiguous-number]',
+        "2 problem(s) found",
+    ]
+
+
+def test_validate_never_loads_the_round_trip_library(repo: Path) -> None:
+    # ruamel.yaml is for the commands that edit files; the reader's speed budget excludes it
+    code = (
+        "import sys\nfrom campaign_gitops.cli import main\n"
+        "try:\n    main(['validate'])\nexcept SystemExit as exit:\n    assert exit.code == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ruamel')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "[]"

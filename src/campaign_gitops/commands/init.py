@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from campaign_gitops import schema
+from campaign_gitops import schema, yamlio
+from campaign_gitops.campaign_yaml import to_yaml
 
 CONFIG = """\
 # campaign-gitops configuration (schema: schemas/config.schema.json)
@@ -15,37 +16,30 @@ platform = ".campaign-gitops/platform.db"      # the local platform's SQLite fil
 state = ".campaign-gitops/state.db"            # state store: SQLite path or postgresql:// URL
 creator_approver = false                       # the account uses the creator-approver workflow
 """
-LABELS = """\
-# yaml-language-server: $schema=schemas/labels.schema.json
-labels:
-  - name: Onboarding
-    description: Messages that onboard new users
-"""
-CAMPAIGN = """\
-# yaml-language-server: $schema=../../schemas/campaign.schema.json
-name: Welcome push, day 1
-channel: push
-labels: [Onboarding]
-state: draft
-goal:
-  event: Charged
-  within: 1d
-who:
-  segment:
-    past_behavior:
-      did: [{event: App Launched, within: 7d}]
-  control_group: {percent: 10}
-what:
-  content:
-    title: Welcome!
-    body: Your first order ships free
-    deep_link: app://offers
-when:
-  delivery: action
-  trigger: {event: App Installed}
-  preferences:
-    dnd: {from: "21:00", to: "09:00", mode: delay}
-"""
+LABELS = {"labels": [{"name": "Onboarding", "description": "Messages that onboard new users"}]}
+WELCOME = {
+    "name": "Welcome push, day 1",
+    "channel": "push",
+    "labels": ["Onboarding"],
+    "state": "draft",
+    "goal": {"event": "Charged", "within": "1d"},
+    "who": {
+        "segment": {"past_behavior": {"did": [{"event": "App Launched", "within": "7d"}]}},
+        "control_group": {"percent": 10},
+    },
+    "what": {
+        "content": {
+            "title": "Welcome!",
+            "body": "Your first order ships free",
+            "deep_link": "app://offers",
+        }
+    },
+    "when": {
+        "delivery": "action",
+        "trigger": {"event": "App Installed"},
+        "preferences": {"dnd": {"from": "21:00", "to": "09:00", "mode": "delay"}},
+    },
+}
 
 
 def _write(path: Path, text: str, root: Path) -> None:
@@ -72,8 +66,10 @@ def init(directory: Path) -> int:
             click.echo("updated  pyproject.toml ([tool.campaign-gitops])")
     else:
         _write(root / "campaign-gitops.toml", CONFIG, root)
-    _write(root / "labels.yaml", LABELS, root)
-    _write(root / "campaigns" / "onboarding" / "welcome-push.yaml", CAMPAIGN, root)
+    labels = "# yaml-language-server: $schema=schemas/labels.schema.json\n" + yamlio.dump(LABELS)
+    _write(root / "labels.yaml", labels, root)
+    welcome = root / "campaigns" / "onboarding" / "welcome-push.yaml"
+    _write(welcome, to_yaml(WELCOME, welcome, root), root)
     for name in schema.SCHEMA_NAMES:
         _write(root / "schemas" / f"{name}.schema.json", schema.packaged_text(name), root)
     ignore = root / ".gitignore"
