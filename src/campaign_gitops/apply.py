@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -32,11 +32,13 @@ from campaign_gitops.plan import (
     LabelDelete,
     LabelRename,
     LabelUpdate,
+    Move,
     Plan,
     Publish,
     Replace,
     Stop,
     Update,
+    Withdraw,
 )
 from campaign_gitops.state.base import JournalEntry, Managed, StateStore
 
@@ -65,8 +67,9 @@ class Interrupted:
     in_progress: list[str]
 
 
-def interrupted(state: StateStore) -> Interrupted | None:
-    apply_id = state.unfinished()
+def interrupted(state: StateStore, within: Collection[str] | None = None) -> Interrupted | None:
+    """The newest interrupted apply (of what `within` names, as lock names: apply_locks.py)."""
+    apply_id = state.unfinished(within)
     if apply_id is None:
         return None
     entries = state.journal_of(apply_id)
@@ -121,6 +124,8 @@ class Applier:
         pull_request: int | None = None,
         merged_by: str | None = None,
         approvers: tuple[str, ...] = (),
+        applied_by: str | None = None,
+        dirty: tuple[str, ...] | None = None,
         continue_on_error: bool = False,
         as_creator: frozenset[str] = frozenset(),
         renamed: Mapping[str, str] | None = None,
@@ -134,6 +139,8 @@ class Applier:
         self.pull_request = pull_request
         self.merged_by = merged_by
         self.approvers = approvers
+        self.applied_by = applied_by or actor.email  # who ran it (audit.py); the actor: CI
+        self.dirty = dirty  # the files it read that were not as in `commit` (audit.py)
         self.as_creator = as_creator  # unapproved: the platform's workflow sends these for approval
         self.renamed = dict(renamed or {})  # labels.yaml's renamed_from: new name -> old
         self.continue_on_error = continue_on_error
@@ -197,12 +204,14 @@ class Applier:
     def settle_labels(self, desired: dict[str, str | None]) -> None:
         """Every label in labels.yaml that is on the platform is managed; a record whose label
         is gone (renamed by an apply that crashed before recording it) is dropped, and the
-        last-applied specs that still name it take its new name, as the platform's did."""
+        last-applied specs that still name it take its new name, as the platform's did. The
+        records are read first: a label another apply creates meanwhile is then never taken for
+        one whose label is gone."""
+        managed = self.state.labels()
         on_platform = {label.name for label in self.backend.list_labels()}
         for new, old in self.renamed.items():
             if new in on_platform and old not in on_platform:
                 self._rename_in_specs(old, new)
-        managed = self.state.labels()
         for name, description in desired.items():
             if name in on_platform and (name not in managed or managed[name] != description):
                 self.state.record_label(name, description)
@@ -236,12 +245,13 @@ class Applier:
                 live.platform_id,
                 live.spec,
                 self.now.isoformat(),
-                self.actor.email,
+                self.applied_by,
                 self.commit,
                 self.pull_request,
                 author=self.author,
                 merged_by=self.merged_by,
                 approvers=self.approvers,
+                dirty=self.dirty,
             )
         )
         return live.platform_id
@@ -267,6 +277,11 @@ class Applier:
                 b.delete_label(change.key)
                 self.kill.point()
                 self.state.forget_label(change.key)
+            case Move():
+                if not self.state.move(change.moved_from, change.key):
+                    raise FatalError(f"the state store does not manage {change.moved_from}")
+                self.kill.point()
+                return self._record(change.key, b.move(change.platform_id, change.key, now=now))
             case Adopt():
                 return self._record(change.key, b.get_campaign(change.platform_id, now))
             case Create() | Replace():
@@ -287,6 +302,10 @@ class Applier:
                 live = b.update_campaign(
                     change.platform_id, model, change.sections, actor=actor, now=now
                 )
+                self.kill.point()
+                return self._record(change.key, live)
+            case Withdraw():
+                live = b.withdraw(change.platform_id, actor=actor, now=now)
                 self.kill.point()
                 return self._record(change.key, live)
             case Publish():

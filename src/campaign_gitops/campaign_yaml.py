@@ -3,11 +3,12 @@ with the schema modeline editors use."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from campaign_gitops import yamlio
-from campaign_gitops.models import CAMPAIGN_ADAPTER
+from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
 
 
 def state_for(status: str) -> str:
@@ -46,8 +47,9 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def add_labels(labels_file: Path, names: list[str]) -> list[str]:
-    """Append the labels labels.yaml lacks, keeping its comments and layout; the ones added."""
+def add_labels(labels_file: Path, labels: Sequence[Label | str]) -> list[str]:
+    """Append the labels labels.yaml lacks, with their descriptions, keeping its comments and
+    layout; the names of the ones added."""
     from campaign_gitops import yamledit  # ruamel.yaml: only the commands that write load it
 
-    return yamledit.add_labels(labels_file, names)
+    return yamledit.add_labels(labels_file, labels)

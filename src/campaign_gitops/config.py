@@ -124,6 +124,12 @@ class ApprovalPolicy(Strict):
         description="At apply time, a change whose estimated reach grew beyond this factor of "
         "its reach when it was approved needs a new approval",
     )
+    codeowners: bool = Field(
+        False,
+        description="A change the policy names also needs an approval from an owner of each of "
+        "its campaign's files in the base branch's CODEOWNERS (.github/, the root or docs/); "
+        "a file without owners needs only `approvers`",
+    )
 
 
 class EnvironmentConfig(Strict):

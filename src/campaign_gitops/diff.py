@@ -11,7 +11,7 @@ from typing import Any
 
 from campaign_gitops.models import SECTIONS
 
-_MISSING = "<absent>"
+ABSENT = _MISSING = "<absent>"  # a field one side does not have
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,16 @@ class FieldChange:
     @property
     def section(self) -> str:
         return self.path.split(".", 1)[0].split("[", 1)[0]
+
+    @property
+    def clears(self) -> bool:
+        """A field the platform has and the desired spec omits: the change removes its value
+        (an item leaving a list is not a field cleared)."""
+        return (
+            self.after in (_MISSING, None)
+            and self.before not in (_MISSING, None)
+            and not self.path.endswith("]")
+        )
 
     def data(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after}

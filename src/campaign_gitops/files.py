@@ -28,7 +28,7 @@ def inside(root: Path, path: Path) -> bool:
     return True
 
 
-def relative(root: Path, path: Path) -> str:
+def relative(root: Path, path: Path | str) -> str:
     """`path` relative to `root`, with slashes (string slicing: pathlib's is slow at 10,000)."""
     top, full = str(root).rstrip(os.sep) + os.sep, str(path)
     if full.startswith(top):
@@ -62,16 +62,16 @@ def link_problem(file: str, target: str, outside: bool) -> Problem:
     return Problem(file, 1, 1, "", message, SYMLINK)
 
 
-def read(root: Path, path: Path, limit: int, file: str | None = None) -> bytes | Problem:
+def read(root: Path, path: Path | str, limit: int, file: str | None = None) -> bytes | Problem:
     """The bytes of a regular file, or the problem that keeps it unread (`file`: its name in
     problems). The caller checks that the folder holding it is inside `root` (once, not for
-    each of 10,000 files)."""
+    each of 10,000 files). `path` may be a string: a Path costs more than the read."""
     file = file or relative(root, path)
     try:
         fd = os.open(path, os.O_RDONLY | NOFOLLOW)  # a link fails here, unopened
     except OSError as exc:
-        if path.is_symlink():
-            return link_problem(file, _target(path), not inside(root, path))
+        if Path(path).is_symlink():
+            return link_problem(file, _target(Path(path)), not inside(root, Path(path)))
         return _unreadable(file, exc)
     try:
         size = os.fstat(fd).st_size

@@ -4,14 +4,22 @@ two commits, commit authorship, branches for imports. GitCommandError never leav
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from campaign_gitops import files, yamlio
 from campaign_gitops.errors import FatalError, Problem, ValidationFailed
-from campaign_gitops.loader import YAML_SUFFIXES, Desired, Source, build, decode, gc_paused
+from campaign_gitops.loader import (
+    YAML_SUFFIXES,
+    Desired,
+    Pick,
+    Source,
+    build,
+    decode,
+    gc_paused,
+)
 from campaign_gitops.yamllimits import MIB
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ class Changed:
     ids: set[str] = field(default_factory=set)
     labels: set[str] = field(default_factory=set)  # label names added, removed, renamed, edited
     files: list[str] = field(default_factory=list)
+    paths: dict[str, set[str]] = field(default_factory=dict)  # id -> its files, before and after
 
 
 class Repo:
@@ -88,6 +97,11 @@ class Repo:
         """A file as committed at `ref` (path relative to the campaigns root), None if absent."""
         return self._file(ref, path)
 
+    def top_file_at(self, ref: str, path: str) -> bytes | None:
+        """A file as committed at `ref`, its path relative to the top of the git repository
+        (where GitHub looks for CODEOWNERS, whatever folder holds the config)."""
+        return self._file(ref, path, top=True)
+
     def changed_paths(self, base: str, ref: str) -> list[str]:
         """Every path added, modified, renamed or deleted between `base` and `ref`, relative to
         the top of the git repository (`prefix` leads to the campaigns root)."""
@@ -101,16 +115,16 @@ class Repo:
         paths = {p for d in diffs for p in (d.a_path, d.b_path) if p is not None}
         return sorted(paths)
 
-    def _entry(self, ref: str, path: str) -> Any | None:
+    def _entry(self, ref: str, path: str, top: bool = False) -> Any | None:
         try:
-            return self._commit(ref).tree / (self.prefix + path)
+            return self._commit(ref).tree / (path if top else self.prefix + path)
         except KeyError:
             return None
 
-    def _file(self, ref: str, path: str) -> bytes | None:
+    def _file(self, ref: str, path: str, top: bool = False) -> bytes | None:
         """A committed regular file; None for a link (never followed) or a file past the
         largest size the config allows."""
-        blob = self._entry(ref, path)
+        blob = self._entry(ref, path, top)
         if blob is None or getattr(blob, "type", "") != "blob":
             return None
         if blob.mode == LINK_MODE or blob.size > MAX_FILE_BYTES:
@@ -147,13 +161,21 @@ class Repo:
         return repo_path[len(self.prefix) :]
 
     def desired_at(
-        self, ref: str, campaigns_dir: str, labels_file: str, max_file_bytes: int = MIB
+        self,
+        ref: str,
+        campaigns_dir: str,
+        labels_file: str,
+        max_file_bytes: int = MIB,
+        pick: Pick | None = None,
     ) -> Desired:
-        """The desired state as committed at `ref`, without touching the work tree."""
+        """The desired state as committed at `ref`, without touching the work tree; `pick`:
+        the campaign files to check, of all that were read (a partial plan's)."""
         unread: list[Problem] = []
         with gc_paused():
             blobs = sorted(self._blobs(ref, campaigns_dir, unread), key=lambda b: b.path)
             sources = [s for b in blobs if (s := self._source(b, max_file_bytes, unread))]
+            if pick is not None:
+                sources = pick(sources)
             entry = self._entry(ref, labels_file)
             if entry is not None and getattr(entry, "type", "") != "blob":
                 entry = None
@@ -188,13 +210,16 @@ class Repo:
         except git.GitCommandError as exc:
             raise GitError(f"cannot compare {base} with {ref}: {exc.stderr.strip()}") from exc
         for diff in diffs:
-            for path, at in ((diff.a_path, base), (diff.b_path, ref)):
+            # each side's blob comes with the diff: no walk down the trees to find it
+            for path, blob in ((diff.a_path, diff.a_blob), (diff.b_path, diff.b_blob)):
                 if path is None or not path.startswith(folder):
                     continue
                 if PurePosixPath(path).suffix not in YAML_SUFFIXES:
                     continue
                 out.files.append(self._relative(path))
-                out.ids.add(_id_of(path, self._file(at, self._relative(path))))
+                key = _id_of(path, _blob_data(blob))
+                out.ids.add(key)
+                out.paths.setdefault(key, set()).add(self._relative(path))
             if self.prefix + labels_file in (diff.a_path, diff.b_path):
                 out.labels = _label_changes(
                     self._file(base, labels_file), self._file(ref, labels_file)
@@ -234,6 +259,32 @@ class Repo:
     def is_dirty(self) -> bool:
         return self.repo.is_dirty(untracked_files=True)
 
+    def dirty(self, paths: Sequence[str]) -> list[str]:
+        """Which files under `paths` (relative to the campaigns root; a folder stands for every
+        file in it) differ from HEAD's: modified, staged, deleted, renamed, untracked or
+        ignored (a file git ignores is never in a commit). Relative to the campaigns root,
+        sorted; every file when nothing is committed yet."""
+        import git
+
+        if not paths:
+            return []
+        try:
+            out = self.repo.git.status(
+                "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--",
+                *(f":(literal){self.prefix}{p}" for p in paths),
+            )  # fmt: skip
+        except git.GitCommandError as exc:
+            raise GitError(f"git status failed: {exc.stderr.strip()}") from exc
+        found: set[str] = set()
+        entries = iter(str(out).split("\0"))
+        for entry in entries:
+            if len(entry) < 4:
+                continue
+            found.add(entry[3:])
+            if entry[0] in "RC":  # a rename or copy: its source follows
+                found.add(next(entries, ""))
+        return sorted(self._relative(p) for p in found if p.startswith(self.prefix))
+
     def commit_files(self, branch: str, paths: list[Path], message: str) -> str:
         """Create `branch` from HEAD, switch to it, and commit `paths` there."""
         import git
@@ -247,6 +298,14 @@ class Repo:
         except git.GitCommandError as exc:
             raise GitError(f"git failed: {exc.stderr.strip()}") from exc
         return commit.hexsha
+
+
+def _blob_data(blob: Any) -> bytes | None:
+    """A blob's bytes, as `Repo._file` reads them: None for a link or past the size limit."""
+    if blob is None or blob.mode == LINK_MODE or blob.size > MAX_FILE_BYTES:
+        return None
+    data: bytes = blob.data_stream.read()
+    return data
 
 
 def _id_of(path: str, data: bytes | None) -> str:

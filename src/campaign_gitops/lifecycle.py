@@ -228,6 +228,8 @@ def _status(
         return "stopped", facts.stopped_at, None, has_run
     if facts.approval != "none" and facts.approval_at and facts.approval_at <= now:
         status = "pending_approval" if facts.approval == "pending" else "rejected"
+        if published is not None:  # the run the request was made for, passed or not: the
+            upcoming = _around(s, published, facts.approval_at)[2]  # rules' "after" its time
         return status, max(facts.approval_at, facts.updated_at), upcoming, has_run
     if published is None:
         return "draft", min(facts.updated_at, now), upcoming, False

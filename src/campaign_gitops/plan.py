@@ -49,6 +49,12 @@ class Change:
     def title(self) -> str:
         return f"{self.KIND.replace('_', ' ')} {self.TARGET} {self.key}"
 
+    @property
+    def clears(self) -> tuple[str, ...]:
+        """Fields the platform has and the file omits, whose values the change removes."""
+        changes: tuple[FieldChange, ...] = getattr(self, "changes", ())
+        return tuple(c.path for c in changes if c.clears)
+
     def data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.KIND, "target": self.TARGET}
         for f in fields(self):
@@ -58,6 +64,7 @@ class Change:
             elif isinstance(value, (tuple, frozenset)):
                 value = sorted(value) if isinstance(value, frozenset) else list(value)
             out[f.name] = value
+        out["clears"] = list(self.clears)  # derived: not read back
         return out
 
 
@@ -78,6 +85,23 @@ class LabelUpdate(Change):
     KIND, ORDER, SYMBOL, TARGET = "update", 12, "~", "label"
     before: str | None = None
     after: str | None = None
+
+    @property
+    def clears(self) -> tuple[str, ...]:
+        return ("description",) if self.before is not None and self.after is None else ()
+
+
+@dataclass(frozen=True)
+class Move(Change):
+    """`moved_from: OLD` in the file of a new id: the live campaign and its record follow."""
+
+    KIND, ORDER, SYMBOL = "move", 15, "~"
+    platform_id: str = ""
+    moved_from: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"move campaign {self.moved_from} -> {self.key}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,15 @@ class Replace(Change):
     archive_first: bool = False  # a draft or rejected one: archived, or its id stays taken
     sections: frozenset[str] = frozenset()
     changes: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Withdraw(Change):
+    """`state: draft` of a campaign pending approval: the request is withdrawn, before any edit
+    of the same plan is made (to the draft it becomes)."""
+
+    KIND, ORDER, SYMBOL = "withdraw", 38, "~"
+    platform_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,10 +184,12 @@ CHANGE_TYPES: dict[tuple[str, str], type[Change]] = {
         LabelCreate,
         LabelRename,
         LabelUpdate,
+        Move,
         Adopt,
         Stop,
         Create,
         Replace,
+        Withdraw,
         Update,
         Publish,
         Archive,
@@ -208,7 +243,11 @@ class Plan:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, str | None] = field(default_factory=dict)  # desired: name -> description
     approvers: list[str] = field(default_factory=list)
+    # approval.codeowners: campaign -> each of its files -> the file's CODEOWNERS owners
+    owners: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     refresh_only: bool = False
+    # --target: a partial plan of these campaigns (ids, id globs, paths); empty: every campaign
+    targets: list[str] = field(default_factory=list)
     refreshed: bool = True  # False: live values are the state store's last-applied specs
     notices: list[str] = field(default_factory=list)  # e.g. a policy change in a pull request
     account: str | None = None  # the platform account (CleverTap's account id)
@@ -298,6 +337,7 @@ class Plan:
             "env": self.env,
             "backend": self.backend,
             "refresh_only": self.refresh_only,
+            **({"targets": self.targets} if self.targets else {}),
             "summary": self.summary(),
             "changes": [c.data() for c in self.changes],
             "drift": [d.data() for d in self.drift],
@@ -306,6 +346,7 @@ class Plan:
             "specs": self.specs,
             "labels": self.labels,
             "approvers": self.approvers,
+            "owners": self.owners,
             "refreshed": self.refreshed,
             "notices": self.notices,
             "account": self.account,
@@ -318,7 +359,7 @@ class Plan:
         changes: list[Change] = []
         for raw in data["changes"]:
             kind = CHANGE_TYPES[(raw["target"], raw["kind"])]
-            values = {k: v for k, v in raw.items() if k not in ("kind", "target")}
+            values = {k: v for k, v in raw.items() if k not in ("kind", "target", "clears")}
             if "review" in values:
                 values["review"] = tuple(values["review"])
             if "sections" in values:
@@ -338,7 +379,9 @@ class Plan:
             specs=data["specs"],
             labels=data.get("labels", {}),
             approvers=data.get("approvers", []),
+            owners=data.get("owners", {}),
             refresh_only=data.get("refresh_only", False),
+            targets=list(data.get("targets", [])),
             refreshed=data.get("refreshed", True),
             notices=list(data.get("notices", [])),
             account=data.get("account"),

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from campaign_gitops.backends.base import Capabilities, LiveCampaign
-from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live
+from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live, sections_of
+from campaign_gitops.errors import FatalError
 from campaign_gitops.loader import Desired
 from campaign_gitops.models import CHANNELS, CampaignBase, Label
 from campaign_gitops.plan import (
@@ -25,11 +26,13 @@ from campaign_gitops.plan import (
     Create,
     Drift,
     Forget,
+    Move,
     Plan,
     Publish,
     Replace,
     Stop,
     Update,
+    Withdraw,
     checksum,
 )
 from campaign_gitops.planner_labels import plan_label_deletes, plan_labels
@@ -68,7 +71,9 @@ def _final(spec: CampaignBase) -> bool:
 
 
 def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
-    """The most recent campaign per id: a replace leaves the stopped original behind."""
+    """The campaign per id: one neither stopped nor archived first (a move can take an id whose
+    old campaign was stopped and archived), then the most recent (a replace leaves the stopped
+    original behind)."""
     out: dict[str, LiveCampaign] = {}
     for c in campaigns:
         seen = out.get(c.id)
@@ -77,8 +82,11 @@ def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
     return out
 
 
-def _order(c: LiveCampaign) -> tuple[int, str]:
-    return (int(c.platform_id), "") if c.platform_id.isdigit() else (0, c.platform_id)
+def _order(c: LiveCampaign) -> tuple[bool, int, str]:
+    alive = not c.archived and c.status != "stopped"
+    if c.platform_id.isdigit():
+        return (alive, int(c.platform_id), "")
+    return (alive, 0, c.platform_id)
 
 
 @dataclass
@@ -131,10 +139,29 @@ class _Planner:
             # edit planned with the stop would fail after it (or block every later apply)
             edits = []
         replace_ok = spec.on_locked_change == "replace" or self.opts.allow_replace
-        if edits and self._edit(key, spec, live, edits, replace_ok):
+        withdrawing = self._withdrawing(spec, live)
+        judged_as = replace(live, status="draft") if withdrawing else live
+        if edits and self._edit(key, spec, judged_as, edits, replace_ok):
             return effective
         self._lifecycle(key, spec, live, replace_ok, edits)
         return effective
+
+    def _withdrawing(self, spec: CampaignBase, live: LiveCampaign) -> bool:
+        """The file takes a campaign pending approval, or rejected, back to draft: the withdraw
+        is applied first, so the plan's edits are a draft's."""
+        return self._wants_draft(spec, live) and (
+            judge_operation("withdraw", self.situation(live)).result == "allowed"
+        )
+
+    @staticmethod
+    def _wants_draft(spec: CampaignBase, live: LiveCampaign) -> bool:
+        """`state: draft` of a pending or rejected campaign; `archived: true` of a pending one,
+        which reaches the archive through draft (a rejected one is archived as it is)."""
+        if live.archived:
+            return False
+        if live.status == "pending_approval":
+            return spec.state == "draft" or spec.archived
+        return live.status == "rejected" and spec.state == "draft" and not spec.archived
 
     def _renamed(self, spec: dict[str, Any]) -> dict[str, Any]:
         labels = spec.get("labels")
@@ -311,6 +338,25 @@ class _Planner:
             )
         )
 
+    def _archived(
+        self,
+        key: str,
+        spec: CampaignBase,
+        live: LiveCampaign,
+        replace_ok: bool,
+        edits: list[FieldChange],
+    ) -> None:
+        """An archived campaign that never ran (or was stopped) whose file says it runs: read-only,
+        whether archived by hand or by the platform after six months."""
+        if spec.state != "active" or spec.archived or live.status == "completed":
+            return
+        if replace_ok:
+            self._replace(key, spec, live, frozenset(), edits, "publish-refused")
+            return
+        rule = judge_operation("publish", self.situation(live))
+        self._blocked(Publish, key, live, rule.reason, f"clone it to a new id, or {REPLACE_HINT}",
+                      "publish-refused")  # fmt: skip
+
     def _blocked(
         self,
         change: type[Change],
@@ -336,11 +382,27 @@ class _Planner:
     ) -> None:
         """`state` and `archived` in the file against the live status."""
         if live.archived:
+            self._archived(key, spec, live, replace_ok, edits)
             return  # archived is final; edits to it were judged above
         status = live.status
         situation = self.situation(live)
+        if self._withdrawing(spec, live):
+            self.changes.append(
+                Withdraw(key, OK, rule="withdraw:allowed", platform_id=live.platform_id)
+            )
+            status, situation = "draft", replace(situation, status="draft")
+        elif self._wants_draft(spec, live):
+            rule = judge_operation("withdraw", situation)
+            self._blocked(Withdraw, key, live, rule.reason, "wait for the approver's decision",
+                          "withdraw-refused")  # fmt: skip
+            return
         if spec.state == "active" and not spec.archived:  # archived wins: it never runs
-            if status in ("draft", "rejected"):
+            if status == "pending_approval" and self.opts.workflow and self.opts.role == "approver":
+                rule = judge_operation("publish", situation)  # the approver approves it
+                self.changes.append(
+                    Publish(key, OK, rule=f"approve:{rule.result}", platform_id=live.platform_id)
+                )
+            elif status in ("draft", "rejected"):
                 rule = judge_operation("publish", situation)
                 self.changes.append(
                     Publish(
@@ -448,11 +510,68 @@ def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> C
             return replace(change, reason="; ".join(filter(None, (change.reason, note))))
     elif isinstance(change, Publish) and not caps.drafts:
         why.append("the platform's API cannot publish a draft")
+    elif isinstance(change, Withdraw) and not caps.drafts:
+        why.append("the platform's API has no drafts to withdraw a campaign to")
     elif isinstance(change, Archive) and not caps.archive:
         why.append("the platform's API cannot archive a campaign")
+    if isinstance(change, Move) and not caps.update:
+        note = (f"the platform's API cannot rename: the name keeps its [{change.moved_from}] "
+                f"marker; keep `moved_from: {change.moved_from}` in the file")  # fmt: skip
+        return replace(change, reason=note)
     if not why:
         return change
     return replace(change, verdict=MANUAL, reason="; ".join(why), remedy=remedy, rule="api")
+
+
+NO_LABELS_API = (
+    "the platform's API has no labels: labels.yaml is not compared with the dashboard's labels "
+    "(no label is created, renamed, updated or deleted, and their descriptions are not checked)"
+)
+
+
+def _moves(desired: Desired, managed: dict[str, Managed]) -> dict[str, Managed]:
+    """New id -> the record it moves from: `moved_from: OLD` in the file of an id the state store
+    does not manage yet, OLD managed and in no file (a file still saying OLD keeps it)."""
+    out: dict[str, Managed] = {}
+    for key, doc in desired.campaigns.items():
+        old = doc.spec.moved_from
+        if old in desired.campaigns:
+            raise FatalError(
+                f"{doc.source.file}: moved_from: {old}, but a file still has the id {old}: "
+                "remove one of them"
+            )
+        if old and key not in managed and old in managed and old not in desired.campaigns:
+            out[key] = managed[old]
+    return out
+
+
+def _taken(
+    named: LiveCampaign | None, moving: Managed, managed: dict[str, Managed], desired: Desired
+) -> bool:
+    """A live campaign other than the moving one carries the new id, and no file's record owns
+    it (a forgotten one runs on; on clevertap a moved campaign keeps its old marker)."""
+    if named is None or named.platform_id == moving.platform_id or not _order(named)[0]:
+        return False
+    return named.status != "completed" and not any(
+        m.platform_id == named.platform_id and key in desired.campaigns
+        for key, m in managed.items()
+    )
+
+
+def _looks_moved(plan: Plan, managed: dict[str, Managed], specs: dict[str, dict[str, Any]]) -> None:
+    """A forget and a create of equal specs (apart from the id): most likely a renamed file,
+    which would leave the live campaign running and create a second one."""
+    forgotten = [c.key for c in plan.changes if isinstance(c, Forget)]
+    for change in plan.changes:
+        if not isinstance(change, Create) or change.key not in specs:
+            continue
+        for old in forgotten:
+            if sections_of(managed[old].spec) == sections_of(specs[change.key]):
+                plan.notices.append(
+                    f"{change.key} looks like {old} renamed: this plan creates {change.key} and "
+                    f"forgets {old}, whose live campaign runs on. To move it instead, add "
+                    f"`moved_from: {old}` to {change.key}'s file"
+                )
 
 
 def make_plan(
@@ -469,20 +588,40 @@ def make_plan(
     by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
     effective_specs: dict[str, dict[str, Any]] = {}
+    moves = _moves(desired, managed)
     for key, doc in desired.campaigns.items():
         if opts.only is not None and key not in opts.only:
             continue
         known = managed.get(key)
         current = latest.get(key)
-        if current is None and known is not None:
-            current = by_platform_id.get(known.platform_id)
+        if key in moves and _taken(latest.get(key), moves[key], managed, desired):
+            taken = latest[key]
+            planner.changes.append(Move(
+                key, BLOCKED, platform_id=moves[key].platform_id, moved_from=moves[key].id,
+                reason=f"the id {key} names live campaign {taken.platform_id}, which no file "
+                "manages: a move onto it would leave two live campaigns with one id",
+                remedy=f"stop campaign {taken.platform_id} first, or move to another id",
+                rule="move-onto-live"))  # fmt: skip
+            continue
+        if key in moves:
+            known, current = moves[key], by_platform_id.get(moves[key].platform_id)
+            planner.changes.append(Move(key, OK, platform_id=known.platform_id,
+                                        moved_from=moves[key].id))  # fmt: skip
+        elif current is None and known is None and doc.spec.moved_from:
+            current = latest.get(doc.spec.moved_from)  # a lost record: adopted by its old marker
+        if known is not None and (current is None or not _order(current)[0]):
+            # no campaign with the id is alive: the managed one, not another the id once named
+            current = by_platform_id.get(known.platform_id) or current
         effective = planner.campaign(doc.spec, key, current, known)
         plan.desired_checksums[key] = checksum(doc.source.text)
         effective_specs[key] = effective
         if current is not None:
             plan.live_versions[key] = current.version
+    moved = {m.id for m in moves.values()}
     for key, known in managed.items():
-        if key in desired.campaigns or (opts.only is not None and key not in opts.only):
+        if key in desired.campaigns or key in moved:
+            continue
+        if opts.only is not None and key not in opts.only:
             continue
         current = by_platform_id.get(known.platform_id)
         if opts.prune and current is not None and not current.archived and current.status in LIVE:
@@ -504,8 +643,11 @@ def make_plan(
             desired, live.labels, live.campaigns, managed_labels, planner.renames, relabelled
         )
     plan.labels = {label.name: label.description for label in desired.labels}
+    if not opts.caps.labels and desired.labels:
+        plan.notices.append(NO_LABELS_API)
     sending = {c.key for c in planner.changes if isinstance(c, Create | Update | Replace)}
     plan.specs = {key: effective_specs[key] for key in sorted(sending & set(effective_specs))}
     plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
     plan.drift = planner.drift
+    _looks_moved(plan, managed, effective_specs)
     return plan

@@ -35,7 +35,7 @@ STATUSES: tuple[Status, ...] = (
 )
 LIVE: frozenset[str] = frozenset({"scheduled", "awaiting_next_run", "running"})
 Role = Literal["creator", "approver"]
-Operation = Literal["publish", "stop", "archive"]
+Operation = Literal["publish", "stop", "archive", "withdraw"]
 ALL = frozenset(SECTIONS)
 NOTHING: frozenset[str] = frozenset()
 WHAT = frozenset({"what"})
@@ -232,13 +232,17 @@ def _status_text(situation: Situation) -> str:
     return "archived" if situation.archived else situation.status.replace("_", " ")
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def judge_edit(situation: Situation, sections: frozenset[str], now: datetime) -> Verdict:
     rule = edit_rule(situation, now)
     locked = frozenset(sections) - rule.editable
     where = f"{_status_text(situation)} campaign"
     if rule.outcome is Outcome.READ_ONLY:
         return Verdict(
-            False, rule.outcome, rule, locked, f"an {where} is read-only", "clone it to a new id"
+            False, rule.outcome, rule, locked, f"{_a(where)} is read-only", "clone it to a new id"
         )
     if rule.outcome is Outcome.FINAL:
         return Verdict(
@@ -246,7 +250,7 @@ def judge_edit(situation: Situation, sections: frozenset[str], now: datetime) ->
             rule.outcome,
             rule,
             locked,
-            f"a {where} cannot change: stopping is final and there is no restart",
+            f"{_a(where)} cannot change: stopping is final and there is no restart",
             "clone it to a new id",
         )
     if rule.outcome is Outcome.DISCARD:
@@ -265,7 +269,7 @@ def judge_edit(situation: Situation, sections: frozenset[str], now: datetime) ->
             rule.outcome,
             rule,
             locked,
-            f"a {where} allows edits to {allowed} only; {', '.join(sorted(locked))} locked",
+            f"{_a(where)} allows edits to {allowed} only; {', '.join(sorted(locked))} locked",
             "replace it (stop + create a clone) or clone it to a new id",
         )
     return Verdict(True, rule.outcome, rule)
@@ -278,6 +282,7 @@ class OperationRule:
     result: Literal["allowed", "noop", "refused"]
     seed: str
     reason: str = ""
+    first_run: Literal["any", "pending", "done"] = "any"
 
 
 # fmt: off
@@ -298,9 +303,29 @@ OPERATIONS: tuple[OperationRule, ...] = (
                   "only a published campaign can be stopped"),
     OperationRule("archive", frozenset({"draft", "stopped", "completed", "rejected"}), "allowed",
                   "Campaigns in the Completed, Stopped, or Draft state are automatically archived"),
-    OperationRule("archive", LIVE | {"pending_approval"}, "refused",
+    OperationRule("archive", LIVE, "refused",
                   "Archiving campaigns helps to keep your CleverTap account organized",
                   "a live campaign cannot be archived: stop it first"),
+    OperationRule("archive", frozenset({"pending_approval"}), "refused",
+                  "Archiving campaigns helps to keep your CleverTap account organized",
+                  "a campaign pending approval cannot be archived: withdraw it to draft first "
+                  "(`state: draft`)"),
+    # Withdrawing a request for approval (or a rejected one): the creator "can edit all campaign
+    # information before and after the scheduled time" while it has never run, so the file's
+    # `state: draft` takes it back to a draft (our decision: the seeds name no withdraw button)
+    OperationRule("withdraw", frozenset({"pending_approval", "rejected"}), "allowed",
+                  "Can edit all campaign information before and after the scheduled time and "
+                  "send it for approval.", first_run="pending"),
+    OperationRule("withdraw", frozenset({"pending_approval", "rejected"}), "refused",
+                  "The creator can edit only the WHAT section before the scheduled time and "
+                  "send it to the approver for approval.",
+                  "the campaign has run: a published campaign never returns to draft",
+                  first_run="done"),
+    OperationRule("withdraw", frozenset({"draft"}), "noop",
+                  "Draft: Indicates that the campaign is still not published."),
+    OperationRule("withdraw", LIVE | {"stopped", "completed"}, "refused",
+                  "Once a campaign is published, you can stop it but cannot pause it.",
+                  "a published campaign never returns to draft"),
 )
 # fmt: on
 
@@ -316,7 +341,12 @@ def judge_operation(operation: Operation, situation: Situation) -> OperationRule
             RULES[0].seed,
             "an archived campaign is read-only: clone it to a new id",
         )
+    first_run = "done" if situation.has_run else "pending"
     for rule in OPERATIONS:
-        if rule.operation == operation and situation.status in rule.statuses:
+        if (
+            rule.operation == operation
+            and situation.status in rule.statuses
+            and rule.first_run in ("any", first_run)
+        ):
             return rule
     raise LookupError(f"no operation rule for {operation} on {situation.status}")

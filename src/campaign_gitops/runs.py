@@ -1,8 +1,14 @@
 """Runs of the local platform: who qualified, who was held out, capped, delayed or discarded by
-DND, who was sent the message, and deterministic simulated engagement.
+DND, who was sent the message, and deterministic simulated engagement and conversions.
 
 Runs are computed lazily, in order, for every run time up to "now", and recorded once; each sent
-message records a Notification Sent event carrying the campaign's labels (seed 002)."""
+message records a Notification Sent event carrying the campaign's labels (seed 002), and each
+conversion its own time. Reads are time-correct: a report at T counts only the runs, sends and
+conversions at or before T, whatever later time an earlier command recorded runs for. A write
+at W (edit, publish, stop...) first records the runs due by W under the old facts, then drops
+the runs recorded for after W: they were computed ahead under facts that no longer hold.
+
+Times are stored as UTC ISO 8601 strings, which sort as the times do."""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from campaign_gitops.audience import Audience
+from campaign_gitops.audience import Audience, AudienceError
 from campaign_gitops.lifecycle import Schedule, live_state, upcoming_runs
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
 from campaign_gitops.models.common import parse_duration
@@ -55,8 +61,21 @@ ENGAGEMENT = {
     "native_display": (0.95, 0.07),
     "web_native_display": (0.9, 0.05),
 }
-CONVERT_IF_CLICKED, CONVERT_IF_VIEWED = 0.3, 0.02
-CONVERSION_SPREAD = timedelta(hours=72)  # conversions happen within 3 days, most early
+# channel -> share of the users sent a message who do the campaign's goal event within the goal's
+# window (the README lists them); the other channels deliver nothing to a user: no conversions
+CONVERSION = {
+    "push": 0.04,
+    "in_app": 0.06,
+    "app_inbox": 0.03,
+    "email": 0.02,
+    "sms": 0.03,
+    "whatsapp": 0.05,
+    "web_push": 0.02,
+    "web_popup": 0.03,
+    "web_exit_intent": 0.04,
+    "native_display": 0.035,
+    "web_native_display": 0.025,
+}
 DAILY_SHARE = 30  # a date-property campaign reaches the users whose date is today: 1 in 30
 MAX_RUNS = 400  # per campaign per call: a recurring campaign far in the future stays bounded
 
@@ -72,6 +91,11 @@ def _hash(users: Any, salt: int) -> Any:
 
 def _unit(users: Any, salt: int) -> Any:
     return (_hash(users, salt) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def utc(at: datetime) -> str:
+    """A stored time: UTC ISO 8601, so that SQL compares times as strings."""
+    return at.astimezone(UTC).isoformat()
 
 
 def _reachable(audience: Audience, channel: str) -> Any:
@@ -95,8 +119,9 @@ def simulate(
     at: datetime,
     sent_before: int,
     sent_today: int,
-) -> tuple[dict[str, Any], Any]:
-    """One run: its figures, and the users sent the message."""
+) -> tuple[dict[str, Any], Any, Any]:
+    """One run: its figures, the users sent the message, and the conversions: (user, seconds
+    after the send) pairs."""
     salt = zlib.crc32(key.encode()) << 32 | int(at.timestamp()) & 0xFFFFFFFF
     stats: dict[str, Any] = dict.fromkeys(
         (
@@ -112,9 +137,14 @@ def simulate(
         ),
         0,
     ) | {"skipped": None}
+    none = np.zeros((0, 2), dtype=np.int64)
     if audience.size == 0:
-        return stats, np.zeros(0, dtype=np.int64)
-    mask = audience.mask(spec.who.segment, at) & _reachable(audience, spec.channel)
+        return stats, np.zeros(0, dtype=np.int64), none
+    try:
+        mask = audience.mask(spec.who.segment, at) & _reachable(audience, spec.channel)
+    except AudienceError as exc:  # a saved segment the platform lacks: the run sends nothing
+        stats["skipped"] = f"{exc}; nothing was sent"
+        return stats, np.zeros(0, dtype=np.int64), none
     when = spec.when
     if when.delivery in ("action", "inaction") and when.trigger is not None:
         mask &= audience.event_counts(when.trigger.event, at - timedelta(days=1), at) >= 1
@@ -132,7 +162,7 @@ def simulate(
             f"safety limit: {len(users)} users qualified, more than "
             f"{cap.safety_limit}; nothing was sent"
         )
-        return stats, users[:0]
+        return stats, users[:0], none
     control = spec.who.control_group
     if control is not None:
         share = control.percent / 100 if control.percent is not None else 0.1
@@ -171,84 +201,137 @@ def simulate(
     roll = _unit(users, salt + 1)
     viewed, clicked = roll < viewed_rate, roll < clicked_rate
     stats["viewed"], stats["clicked"] = int(viewed.sum()), int(clicked.sum())
+    converted = none
     if spec.goal is not None and len(users):
-        chance = np.where(clicked, CONVERT_IF_CLICKED, np.where(viewed, CONVERT_IF_VIEWED, 0.0))
-        delay = _unit(users, salt + 2) ** 2 * CONVERSION_SPREAD.total_seconds()
+        # the profile store's seed makes another synthetic world: other users convert
+        world = salt ^ (int(audience.meta.get("seed", 0)) * 0x9E3779B97F4A7C15)
+        who = users[_unit(users, world + 3) < CONVERSION.get(spec.channel, 0.0)]
         window = parse_duration(spec.goal.within).total_seconds()
-        stats["converted"] = int(((_unit(users, salt + 3) < chance) & (delay <= window)).sum())
-    return stats, users
+        # after the send, within the goal's window, most of them early
+        delay = np.maximum(1, np.floor(_unit(who, world + 2) ** 2 * window)).astype(np.int64)
+        converted = np.stack([who.astype(np.int64), delay], axis=1)
+        stats["converted"] = len(who)
+    return stats, users, converted
 
 
 def run_due(backend: Platform, now: datetime) -> int:
     """Record every run due by `now` that is not recorded yet; returns how many."""
-    db = backend.db
-    audience: Audience | None = None
+    rows = backend.db.execute("SELECT * FROM campaigns WHERE published_at IS NOT NULL").fetchall()
+    pending = [row["pk"] for row in rows if _due(backend, row, now)]
+    if not pending:
+        return 0
     done = 0
-    rows = db.execute(
-        "SELECT * FROM campaigns WHERE published_at IS NOT NULL AND published_at <= ?",
-        (now.isoformat(),),
-    ).fetchall()
-    for row in rows:
-        facts, schedule = backend._facts(row), Schedule.from_json(json.loads(row["schedule"]))
-        recorded = {
-            r[0] for r in db.execute("SELECT run_at FROM runs WHERE campaign_pk = ?", (row["pk"],))
-        }
-        due = [
-            t
-            for t in upcoming_runs(facts, schedule, now, limit=MAX_RUNS)
-            if t.isoformat() not in recorded and live_state(facts, schedule, t).status == "running"
-        ]
-        if not due:
-            continue
-        audience = audience or Audience.open(backend.profiles_path(), backend.saved_segments())
-        spec = CAMPAIGN_ADAPTER.validate_python(json.loads(row["spec"]))
-        labels = json.dumps(sorted(spec.labels))
-        with backend.transaction():
-            for at in due:
-                sent_before, sent_today = _sent_so_far(db, row["pk"], at)
-                stats, users = simulate(audience, spec, row["key"], at, sent_before, sent_today)
-                db.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row["pk"],
-                        at.isoformat(),
-                        stats["qualified"],
-                        stats["held_out"],
-                        stats["capped"],
-                        stats["dnd_delayed"],
-                        stats["dnd_discarded"],
-                        stats["sent"],
-                        stats["viewed"],
-                        stats["clicked"],
-                        stats["converted"],
-                        stats["skipped"],
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO notification_sent VALUES (?, ?, ?, ?)",
-                    [(int(u), row["pk"], at.isoformat(), labels) for u in users],
-                )
-                done += 1
+    with backend.transaction():
+        audience = _audience(backend)
+        for pk in pending:  # read again under the write lock: another process may have run it
+            row = backend.db.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
+            if row is not None:
+                done += _record(backend, row, _due(backend, row, now), audience)
     return done
+
+
+def settle(backend: Platform, row: sqlite3.Row, now: datetime) -> None:
+    """Before a write at `now` to this campaign, in the write's transaction: record its runs
+    due by then under the facts and spec they ran with, and drop those recorded for after
+    `now` (a report at a later time computed them ahead; they are computed again, under the
+    facts the write leaves, when a read reaches their time)."""
+    due = _due(backend, row, now)
+    if due:
+        _record(backend, row, due, _audience(backend))
+    db, pk, cut = backend.db, row["pk"], utc(now)
+    if db.execute("SELECT 1 FROM runs WHERE campaign_pk = ? AND run_at > ?", (pk, cut)).fetchone():
+        for table, column in (
+            ("runs", "run_at"),
+            ("notification_sent", "at"),
+            ("conversions", "run_at"),
+        ):
+            db.execute(f"DELETE FROM {table} WHERE campaign_pk = ? AND {column} > ?", (pk, cut))
+
+
+def _audience(backend: Platform) -> Audience:
+    return Audience.open(backend.profiles_path(), backend.saved_segments())
+
+
+def _due(backend: Platform, row: sqlite3.Row, now: datetime) -> list[datetime]:
+    """The campaign's runs due by `now` that are not recorded yet, in order."""
+    if row["published_at"] is None:
+        return []
+    facts, schedule = backend._facts(row), Schedule.from_json(json.loads(row["schedule"]))
+    recorded = {
+        r[0]
+        for r in backend.db.execute("SELECT run_at FROM runs WHERE campaign_pk = ?", (row["pk"],))
+    }
+    return [
+        t
+        for t in upcoming_runs(facts, schedule, now, limit=MAX_RUNS)
+        if utc(t) not in recorded and live_state(facts, schedule, t).status == "running"
+    ]
+
+
+def _record(backend: Platform, row: sqlite3.Row, due: list[datetime], audience: Audience) -> int:
+    """Simulate and record these runs of one campaign (the caller holds the write lock)."""
+    if not due:
+        return 0
+    db = backend.db
+    spec = CAMPAIGN_ADAPTER.validate_python(json.loads(row["spec"]))
+    labels = json.dumps(sorted(spec.labels))
+    for at in due:
+        run_at = utc(at)
+        sent_before, sent_today = _sent_so_far(db, row["pk"], at)
+        stats, users, converted = simulate(audience, spec, row["key"], at, sent_before, sent_today)
+        db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["pk"],
+                run_at,
+                stats["qualified"],
+                stats["held_out"],
+                stats["capped"],
+                stats["dnd_delayed"],
+                stats["dnd_discarded"],
+                stats["sent"],
+                stats["viewed"],
+                stats["clicked"],
+                stats["converted"],
+                stats["skipped"],
+            ),
+        )
+        db.executemany(
+            "INSERT INTO notification_sent VALUES (?, ?, ?, ?)",
+            [(int(u), row["pk"], run_at, labels) for u in users],
+        )
+        db.executemany(
+            "INSERT INTO conversions VALUES (?, ?, ?, ?)",
+            [
+                (row["pk"], run_at, int(u), utc(at + timedelta(seconds=int(d))))
+                for u, d in converted
+            ],
+        )
+    return len(due)
 
 
 def _sent_so_far(db: sqlite3.Connection, pk: int, at: datetime) -> tuple[int, int]:
     rows = db.execute(
-        "SELECT run_at, sent FROM runs WHERE campaign_pk = ? AND run_at < ?", (pk, at.isoformat())
+        "SELECT run_at, sent FROM runs WHERE campaign_pk = ? AND run_at < ?", (pk, utc(at))
     ).fetchall()
-    today = at.date()
+    today = at.date()  # the run's own calendar day, in its schedule's offset
     before = sum(sent for _, sent in rows)
-    return before, sum(s for t, s in rows if datetime.fromisoformat(t).date() == today)
+    return before, sum(
+        s for t, s in rows if datetime.fromisoformat(t).astimezone(at.tzinfo).date() == today
+    )
 
 
-def totals(db: sqlite3.Connection) -> dict[int, dict[str, Any]]:
+def totals(db: sqlite3.Connection, now: datetime) -> dict[int, dict[str, Any]]:
+    """Each campaign's figures as of `now`: its runs at or before then, and the conversions
+    that happened by then."""
     out: dict[int, dict[str, Any]] = {}
+    cut = utc(now)
     query = (
         "SELECT campaign_pk, COUNT(*), SUM(qualified), SUM(held_out), SUM(sent), "
-        "SUM(viewed), SUM(clicked), SUM(converted), GROUP_CONCAT(skipped, '\n') "
-        "FROM runs GROUP BY campaign_pk"
+        "SUM(viewed), SUM(clicked), GROUP_CONCAT(skipped, '\n') "
+        "FROM runs WHERE run_at <= ? GROUP BY campaign_pk"
     )
-    for pk, runs, qualified, held, sent, viewed, clicked, converted, skipped in db.execute(query):
+    for pk, runs, qualified, held, sent, viewed, clicked, skipped in db.execute(query, (cut,)):
         out[pk] = {
             "runs": runs,
             "qualified": qualified,
@@ -256,7 +339,13 @@ def totals(db: sqlite3.Connection) -> dict[int, dict[str, Any]]:
             "sent": sent,
             "viewed": viewed,
             "clicked": clicked,
-            "conversions": converted,
+            "conversions": 0,
             "skipped": tuple(skipped.split("\n")) if skipped else (),
         }
+    conversions = db.execute(
+        "SELECT campaign_pk, COUNT(*) FROM conversions WHERE at <= ? GROUP BY campaign_pk", (cut,)
+    )
+    for pk, count in conversions:
+        if pk in out:
+            out[pk]["conversions"] = count
     return out

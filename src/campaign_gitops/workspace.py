@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -12,9 +13,10 @@ from itertools import chain
 from typing import Any
 
 from campaign_gitops.acks import seen_through_state
+from campaign_gitops.approval.owners import CodeOwners, Owned, in_work_tree
 from campaign_gitops.approval.policy import Estimate, annotate, with_reach
 from campaign_gitops.backends import open_backend, open_snapshot
-from campaign_gitops.backends.base import Actor, Backend, ListFilter
+from campaign_gitops.backends.base import Actor, Backend, ListFilter, LiveCampaign
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
@@ -22,8 +24,9 @@ from campaign_gitops.loader import Desired, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
+from campaign_gitops.selection import Selection
 from campaign_gitops.state import open_state
-from campaign_gitops.state.base import StateStore
+from campaign_gitops.state.base import Managed, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,30 @@ class Workspace:
 
     @cached_property
     def desired(self) -> Desired:
+        """Every campaign in the files; with a `selection`, the selected ones only, and only
+        their files parsed and validated (selection.py)."""
         s = self.settings
+        pick = self.selection.pick if self.selection is not None else None
         if self.ref is None:
-            return read_configured(s)
-        return self.repo.desired_at(
-            self.ref, s.raw.campaigns_dir, s.raw.labels_file, s.raw.max_file_bytes
-        )
+            desired = read_configured(s, pick=pick)
+        else:
+            desired = self.repo.desired_at(
+                self.ref, s.raw.campaigns_dir, s.raw.labels_file, s.raw.max_file_bytes, pick
+            )
+        return self.selection.restrict(desired) if self.selection is not None else desired
+
+    def select(self, selection: Selection) -> None:
+        """Plan only these campaigns (reading only what they need); before `desired` is read."""
+        self.selection = selection
+        self.__dict__.pop("desired", None)
+
+    def target(self, targets: Sequence[str]) -> frozenset[str]:
+        """`--target`: campaign ids, id globs, paths under the campaigns folder. The ids to
+        plan (PlanRequest.only): the selected files' and the state store's."""
+        s = self.settings
+        self.select(Selection.of_targets(targets, s.root, s.raw.campaigns_dir))
+        assert self.selection is not None
+        return self.selection.only(self.desired, self.state.managed_ids())
 
     @cached_property
     def repo(self) -> Repo:
@@ -74,15 +95,15 @@ class Workspace:
         changed = self.repo.changed(
             base, self.ref or "HEAD", s.raw.campaigns_dir, s.raw.labels_file
         )
-        using = {
-            key
-            for key, doc in self.desired.campaigns.items()
-            if changed.labels & set(doc.spec.labels)
-        }
-        return frozenset(changed.ids | using)
+        self.select(Selection(frozenset(changed.ids), labels=frozenset(changed.labels)))
+        return frozenset(changed.ids) | self.desired.campaigns.keys()
 
     refresh: bool = True  # False: live values from the state store, the platform untouched
     shared_state: StateStore | None = None  # a store already open (and locked) by the caller
+    # approval.codeowners: CODEOWNERS from where the policy was read (a pull request's base);
+    # None: the work tree's
+    codeowners: CodeOwners | None = None
+    selection: Selection | None = None  # a partial plan's campaigns (select())
 
     @cached_property
     def backend(self) -> Backend:
@@ -126,7 +147,10 @@ class Workspace:
     def _plan(self, request: PlanRequest) -> Plan:
         desired = self.desired
         backend = self.backend
-        managed = self.state.managed()
+        only = request.only
+        if only is None and self.selection is not None:
+            only = self.selection.only(desired, self.state.managed_ids())
+        managed = self.state.managed(ids=only)
         # lazily: only a backend that lists by schedule window reads them
         backend.focus(
             chain(
@@ -135,7 +159,10 @@ class Workspace:
             ),
             searching=not desired.campaigns.keys() <= managed.keys(),
         )
-        campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
+        if only is None:
+            campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
+        else:
+            campaigns = self._campaigns_of(request.at, only, managed, desired)
         if not backend.capabilities.reads_specs:
             campaigns = with_known_specs(campaigns, managed, desired)
             campaigns = seen_through_state(campaigns, managed, self.state.acks(), request.at)
@@ -148,7 +175,7 @@ class Workspace:
             allow_replace=request.allow_replace,
             prune=request.prune,
             refresh_only=request.refresh_only,
-            only=request.only,
+            only=only,
             caps=backend.capabilities,
             unsupported=backend.unsupported,
         )
@@ -158,7 +185,7 @@ class Workspace:
         estimate = (
             self._estimator(request) if wants_reach or "reach" in policy.required_for else None
         )
-        annotate(plan, policy, newest(live.campaigns), estimate)
+        annotate(plan, policy, newest(live.campaigns), estimate, self._owned())
         if wants_reach and estimate is not None:
             plan.changes = [with_reach(c, plan.specs.get(c.key), estimate) for c in plan.changes]
         plan.commit = self.commit
@@ -167,7 +194,32 @@ class Workspace:
         plan.refreshed = self.refresh
         plan.account = self.settings.account
         plan.endpoint = self.settings.endpoint
+        plan.targets = list(self.selection.targets) if self.selection is not None else []
         return plan
+
+    def _campaigns_of(
+        self, at: datetime, only: frozenset[str], managed: dict[str, Managed], desired: Desired
+    ) -> list[LiveCampaign]:
+        """A partial plan's live campaigns: its own (by id, and by the platform id the state
+        store maps each to), and every campaign keeping a label that labels.yaml dropped (a
+        label's delete is blocked while any campaign keeps it)."""
+        backend = self.backend
+        numbers = [m.platform_id for m in managed.values()]
+        campaigns = backend.campaigns_of(at, only, numbers)
+        dropped = set(self.state.labels()) - {label.name for label in desired.labels}
+        if dropped and backend.capabilities.labels:
+            seen = {c.platform_id for c in campaigns}
+            keeping = ListFilter(label=sorted(dropped), archived="include")
+            campaigns += [
+                c for c in backend.list_campaigns(at, keeping) if c.platform_id not in seen
+            ]
+        return campaigns
+
+    def _owned(self) -> Owned | None:
+        if not self.settings.raw.approval.codeowners:
+            return None
+        table = self.codeowners or in_work_tree(self.settings.root)
+        return table.owned(self.desired, lambda: self.repo, self.ref, self.settings)
 
     def _estimator(self, request: PlanRequest) -> Estimate:
         """Reach estimates, one per distinct spec within a run."""

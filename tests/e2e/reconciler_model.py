@@ -74,6 +74,7 @@ class Doc:
     state: str = "active"
     archived: bool = False
     replace: bool = False
+    moved_from: str | None = None
 
     def data(self) -> dict[str, Any]:
         content = {
@@ -105,6 +106,8 @@ class Doc:
             out["archived"] = True
         if self.replace:
             out["on_locked_change"] = "replace"
+        if self.moved_from:
+            out["moved_from"] = self.moved_from
         return out
 
     def first(self, now: datetime) -> datetime:
@@ -189,10 +192,15 @@ class Reconciler(RuleBasedStateMachine):
             self.add(data)
         self.apply_now()
 
-    @precondition(lambda self: len(self.files) < len(IDS))
+    def _free_ids(self) -> list[str]:
+        """Ids no file has, nor names as the id it moved from."""
+        moved = {doc.moved_from for doc in self.files.values()}
+        return [k for k in IDS if k not in self.files and k not in moved]
+
+    @precondition(lambda self: self._free_ids())
     @rule(data=st.data())
     def add(self, data: st.DataObject) -> None:
-        key = data.draw(st.sampled_from([k for k in IDS if k not in self.files]), label="id")
+        key = data.draw(st.sampled_from(self._free_ids()), label="id")
         channels = ["push", "push", "sms", "web_popup"]
         states = ["active"] * 4 + ([] if self.clevertap else ["draft"])
         self.files[key] = Doc(
@@ -235,6 +243,17 @@ class Reconciler(RuleBasedStateMachine):
         elif not self.clevertap:  # drafts: the stand-in has none
             doc.state = "draft" if doc.state == "active" else "active"
         self._write(key)
+
+    @precondition(lambda self: self.files and self._free_ids())
+    @rule(data=st.data())
+    def move(self, data: st.DataObject) -> None:
+        """A renamed file that says `moved_from`: its live campaign follows."""
+        old = data.draw(st.sampled_from(sorted(self.files)), label="moved id")
+        new = data.draw(st.sampled_from(self._free_ids()), label="to id")
+        self.files[new] = self.files.pop(old)
+        self.files[new].moved_from = old
+        self._write(old)
+        self._write(new)
 
     @precondition(lambda self: self.files)
     @rule(data=st.data(), how=st.sampled_from(["stop", "archive", "stop and archive", "remove"]))
@@ -426,7 +445,7 @@ class Reconciler(RuleBasedStateMachine):
         owner = {m.platform_id: key for key, m in managed.items()}
         live: dict[str, list[str]] = {}
         for platform_id, named, status, archived in self.platform():
-            key = named or owner.get(platform_id)
+            key = owner.get(platform_id) or named  # a moved campaign keeps its old marker
             if key is not None and status not in ("stopped", "completed") and not archived:
                 live.setdefault(key, []).append(platform_id)
         for key, ids in live.items():

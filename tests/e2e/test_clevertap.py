@@ -97,6 +97,7 @@ def test_create_list_and_nothing_left(server: FakeClevertap, tmp_path: Path) -> 
     assert code == 0, out
     assert "+ create campaign sale-0 (published)" in out
     assert "labels (Promotions) are not sent" in out
+    assert "Note: the platform's API has no labels: labels.yaml is not compared" in out
     assert "? create campaign exit-popup (published): MANUAL" in out
     assert "cannot create web_popup campaigns" in out
     code, out = ct(root, "apply", "--auto-approve")
@@ -408,4 +409,5 @@ def test_import_says_why_it_cannot(server: FakeClevertap, tmp_path: Path) -> Non
     root = _repo(tmp_path, server, count=1)
     code, out = ct(root, "import")
     assert code == 1 and "lists campaigns' names and statuses, not their content" in out
+    assert "the clevertap API has no labels: their descriptions are not imported" in out
     assert "Traceback" not in out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from campaign_gitops import yamlio
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
@@ -54,6 +55,40 @@ def test_import_round_trips(repo: Path) -> None:
     assert run("--at", T0, "plan", "--detailed-exitcode", cwd=repo).returncode == 0
     nothing = run("--at", T0, "import", cwd=repo)
     assert "nothing to import" in nothing.stdout
+
+
+def test_import_all_writes_labels_with_descriptions_and_the_plan_only_adopts(
+    repo: Path, tmp_path: Path
+) -> None:
+    # labels were appended by name only: the next plan cleared every description on the platform
+    assert run("--at", T0, "apply", "--auto-approve", cwd=repo).returncode == 0
+    fresh = tmp_path / "adopting"
+    (fresh / "campaigns").mkdir(parents=True)
+    (fresh / ".campaign-gitops").mkdir()
+    (fresh / "campaign-gitops.toml").write_text('backend = "local"\n')
+    platform = repo / ".campaign-gitops" / "platform.db"
+    (fresh / ".campaign-gitops" / "platform.db").write_bytes(platform.read_bytes())
+    done = run("--at", T0, "import", "--all", cwd=fresh)
+    assert done.returncode == 0, done.stderr
+    written = yamlio.load((fresh / "labels.yaml").read_text())["labels"]
+    assert sorted(written, key=lambda item: item["name"]) == sorted(
+        yamlio.load((repo / "labels.yaml").read_text())["labels"], key=lambda item: item["name"]
+    )
+    assert all(item.get("description") for item in written)
+    assert run("validate", cwd=fresh).returncode == 0
+    plan = json.loads(run("--at", T0, "plan", "--format", "json", cwd=fresh).stdout)
+    assert {c["kind"] for c in plan["changes"]} == {"adopt"}
+    assert len(plan["changes"]) == len(list((repo / "campaigns").rglob("*.yaml")))
+    assert run("--at", T0, "apply", "--auto-approve", cwd=fresh).returncode == 0
+    assert run("--at", T0, "plan", "--detailed-exitcode", cwd=fresh).returncode == 0
+    # a description the file then drops is cleared on the platform, and the plan says so
+    labels = fresh / "labels.yaml"
+    labels.write_text(
+        labels.read_text().replace("    description: Messages that onboard new users\n", "")
+    )
+    dropped = run("--at", T0, "plan", cwd=fresh)
+    assert "~ update label Onboarding (clears description)" in dropped.stdout
+    assert 'description: "Messages that onboard new users" -> <absent>' in dropped.stdout
 
 
 def test_import_on_a_branch(repo: Path) -> None:

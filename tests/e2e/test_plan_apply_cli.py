@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from campaign_gitops.audit import os_user
 from campaign_gitops.state.base import LockInfo
 from campaign_gitops.state.sqlite import SqliteState
 from tests.e2e.cli import run
@@ -42,7 +43,7 @@ def test_plan_apply_then_nothing_to_do(repo: Path) -> None:
     assert len(json.loads(listed.stdout)) == 21
     state = run("state", "show", "welcome-push", cwd=repo)
     shown = json.loads(state.stdout)
-    assert shown["platform_id"] and shown["applied_by"] == "campaign-gitops"
+    assert shown["platform_id"] and shown["applied_by"] == os_user()  # not a git checkout
     assert shown["spec"]["name"] == "Welcome push, day 1"
     assert "welcome-push" in run("state", "list", cwd=repo).stdout
 

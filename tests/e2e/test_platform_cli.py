@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -162,6 +163,47 @@ def test_seed_is_deterministic_through_the_cli(repo: Path) -> None:
     result = run("--at", "2026-11-23T00:00:00Z", "platform", "seed", "--users", "500", cwd=repo)
     assert result.stdout.startswith("seeded 500 users and ")
     assert path.read_bytes() == first
+
+
+def _report(repo: Path, when: str) -> dict[str, dict[str, object]]:
+    result = run("--at", when, "report", "--format", "json", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    return {r["id"]: r for r in json.loads(result.stdout)}
+
+
+def test_a_report_at_an_earlier_time_counts_nothing_recorded_for_later(
+    live_repo: Path, tmp_path: Path
+) -> None:
+    """Issue #18: after `--at 2027-01-15 report`, a report at an earlier time counts only the
+    runs, sends and conversions up to its time, as the same report run first does."""
+    twin = tmp_path / "twin"
+    shutil.copytree(live_repo, twin)
+    later = _report(live_repo, "2027-01-15T00:00:00Z")
+    assert later["exit-discount"]["sent"] > 0  # starts 2026-12-01
+    before = _report(live_repo, "2026-11-21T00:00:00Z")
+    assert before["exit-discount"]["sent"] == 0
+    assert {r["sent"] for r in before.values()} == {0}  # nothing published yet
+    assert {r["status"] for r in before.values()} == {"draft"}
+    mid = _report(live_repo, "2026-12-15T00:00:00Z")
+    assert mid["flash-sale-sms"]["runs"] == 1 < later["flash-sale-sms"]["runs"]
+    assert mid == _report(twin, "2026-12-15T00:00:00Z")
+    assert before == _report(twin, "2026-11-21T00:00:00Z")
+
+
+def test_report_shows_conversions_of_campaigns_with_a_goal(live_repo: Path) -> None:
+    rows = _report(live_repo, "2027-01-15T00:00:00Z")
+    goals = {
+        key
+        for key, doc in read_worktree(
+            live_repo, live_repo / "campaigns", live_repo / "labels.yaml"
+        ).campaigns.items()
+        if doc.spec.goal is not None
+    }
+    converted = {key for key, row in rows.items() if row["conversions"]}
+    assert {"holiday-banner-popup", "monthly-newsletter", "cart-abandonment"} <= converted
+    assert converted <= goals  # never without a goal
+    for key in converted:
+        assert 0 < rows[key]["conversion_rate"] < 0.1
 
 
 WRITER = """

@@ -120,7 +120,7 @@ def test_the_time_is_a_parameter() -> None:
     assert not judge_edit(situation, frozenset({"who"}), NOW).allowed
 
 
-@pytest.mark.parametrize("operation", ["publish", "stop", "archive"])
+@pytest.mark.parametrize("operation", ["publish", "stop", "archive", "withdraw"])
 def test_operations_cover_every_status(operation: str) -> None:
     for status in STATUSES:
         rule = judge_operation(operation, Situation(status))  # type: ignore[arg-type]
@@ -139,3 +139,22 @@ def test_stop_is_final_and_live_campaigns_are_not_archived() -> None:
     assert judge_operation("archive", Situation("running")).result == "refused"
     assert judge_operation("archive", Situation("completed")).result == "allowed"
     assert all(rule.seed for rule in OPERATIONS)
+
+
+def test_a_pending_or_rejected_campaign_that_never_ran_is_withdrawn_to_draft() -> None:
+    for status in ("pending_approval", "rejected"):
+        assert judge_operation("withdraw", Situation(status)).result == "allowed"
+        ran = judge_operation("withdraw", Situation(status, has_run=True))
+        assert ran.result == "refused" and "has run" in ran.reason
+    assert judge_operation("withdraw", Situation("running")).result == "refused"
+    pending = judge_operation("archive", Situation("pending_approval"))
+    assert pending.result == "refused" and "withdraw it to draft first" in pending.reason
+
+
+def test_reasons_read_as_english() -> None:
+    # "a awaiting next run campaign allows edits to ..."
+    situation = Situation("awaiting_next_run", scheduled_at=NOW + timedelta(days=1))
+    verdict = judge_edit(situation, frozenset({"who"}), NOW)
+    assert verdict.reason.startswith("an awaiting next run campaign allows edits to ")
+    archived = judge_edit(Situation("draft", archived=True), frozenset({"who"}), NOW)
+    assert archived.reason == "an archived campaign is read-only"

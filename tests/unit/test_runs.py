@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaign_gitops import synthetic
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.models import Label
-from campaign_gitops.runs import run_due
+from campaign_gitops.runs import CONVERSION, run_due
+from campaign_gitops.sqlite_util import DatabaseUnusable
 from tests.helpers import at, spec
 
 ME = Actor("me@shop.example")
@@ -191,3 +195,207 @@ def test_report_rows(platform: LocalBackend) -> None:
     assert (row.id, row.status, row.channel, row.created_by) == ("r", "completed", "push", ME.email)
     assert row.sent == 4000 and 0 < row.conversions < row.sent
     assert row.conversion_rate == pytest.approx(row.conversions / row.sent)
+
+
+# -- conversions and time (issue #18) ------------------------------------------------------
+
+GOAL = {"event": "Charged", "within": "1d"}
+
+
+def conversions_of(platform: LocalBackend, key: str) -> list[tuple[str, int, str]]:
+    rows = platform.db.execute(
+        "SELECT v.run_at, v.user_idx, v.at FROM conversions v "
+        "JOIN campaigns c ON c.pk = v.campaign_pk WHERE c.key = ? ORDER BY v.run_at, v.user_idx",
+        (key,),
+    )
+    return [tuple(row) for row in rows]
+
+
+def seeded(path: Path, seed: int, users: int = 4000) -> LocalBackend:
+    backend = LocalBackend(path)
+    synthetic.generate(backend.profiles_path(), users, seed=seed, now=T0)
+    backend.create_label(Label(name="Promotions"))
+    return backend
+
+
+def test_conversions_follow_the_channel_rate_within_the_goal_window(
+    platform: LocalBackend,
+) -> None:
+    platform.create_campaign("g", spec(when=ONE_OFF, goal=GOAL), publish=True, actor=ME, now=T0)
+    platform.create_campaign("n", spec(when=ONE_OFF), publish=True, actor=ME, now=T0)
+    rows = {r.id: r for r in platform.report(at("2026-12-03"))}
+    assert rows["g"].sent == rows["n"].sent == 4000
+    assert rows["g"].conversion_rate == pytest.approx(CONVERSION["push"], abs=0.01)
+    assert rows["n"].conversions == 0 and not conversions_of(platform, "n")  # no goal
+    window = timedelta(days=1)
+    for run_at, _, converted_at in conversions_of(platform, "g"):
+        sent = datetime.fromisoformat(run_at)
+        assert sent < datetime.fromisoformat(converted_at) <= sent + window
+    # a conversion counts from its own time: an hour after the send only the early ones
+    (early,) = [r for r in platform.report(at("2026-12-01T10:00")) if r.id == "g"]
+    assert early.sent == 4000 and 0 < early.conversions < rows["g"].conversions
+
+
+def test_conversions_are_deterministic_per_seed(tmp_path: Path) -> None:
+    def converted(name: str, seed: int) -> list[tuple[str, int, str]]:
+        backend = seeded(tmp_path / f"{name}.db", seed)
+        backend.create_campaign("g", spec(when=ONE_OFF, goal=GOAL), publish=True, actor=ME, now=T0)
+        backend.report(at("2026-12-03"))
+        return conversions_of(backend, "g")
+
+    first = converted("a", 3)
+    assert first and converted("b", 3) == first
+    assert converted("c", 5) != first
+
+
+DAILY = {
+    "delivery": "recurring",
+    "start": "2026-11-24T09:00:00Z",
+    "recurring": {"unit": "day", "at": "09:00"},
+}
+
+
+def figures(rows: list[Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        r.id: (r.status, r.runs, r.qualified, r.held_out, r.sent, r.conversions, r.skipped)
+        for r in rows
+    }
+
+
+def mixed(path: Path) -> LocalBackend:
+    """A platform with campaigns of every kind of run: one-off, recurring with a campaign
+    cap, triggered, multiple dates, each with a goal."""
+    backend = seeded(path, 3, users=600)
+    campaigns = {
+        "once": spec(when=ONE_OFF, goal=GOAL),
+        "daily": spec(
+            when=DAILY,
+            goal={"event": "Charged", "within": "2d"},
+            who={"targeting_cap": {"limit": 2000, "per": "campaign"}},
+        ),
+        "cart": spec(
+            when={
+                "delivery": "action",
+                "trigger": {"event": "Added To Cart"},
+                "start": "2026-11-24T00:00:00Z",
+            },
+            goal=GOAL,
+        ),
+        "dates": spec(
+            channel="in_app",
+            what={"content": {"title": "t", "body": "b"}},
+            when={
+                "delivery": "multiple_dates",
+                "dates": ["2026-11-30T12:00:00+05:30", "2026-12-10T12:00:00+05:30"],
+            },
+            goal={"event": "Charged", "within": "3d"},
+        ),
+    }
+    for key, doc in campaigns.items():
+        backend.create_campaign(key, doc, publish=True, actor=ME, now=T0)
+    return backend
+
+
+def test_an_earlier_report_counts_nothing_recorded_for_later(tmp_path: Path) -> None:
+    ahead = mixed(tmp_path / "ahead.db")
+    later = figures(ahead.report(at("2027-01-15")))
+    assert later["once"][4] == 600 and later["dates"][1] == 2
+    before = figures(ahead.report(at("2026-11-30T06:00")))  # 11:30 in India: not yet
+    assert before["once"][1:] == (0, 0, 0, 0, 0, ())
+    assert before["dates"][0] == "scheduled" and before["dates"][4] == 0
+    assert figures(mixed(tmp_path / "first.db").report(at("2026-11-30T06:00"))) == before
+
+
+@given(
+    st.lists(st.integers(0, 60 * 24), min_size=1, max_size=3),
+    st.integers(0, 60 * 24),
+)
+@settings(max_examples=15, deadline=None, database=None, derandomize=True)
+def test_a_report_at_t_is_the_same_whatever_later_times_came_first(
+    tmp_path_factory: pytest.TempPathFactory, ahead: list[int], t: int
+) -> None:
+    """Reports at T + each of `ahead` hours first, then at T (hours after 2026-11-23)."""
+    when = T0 + timedelta(hours=t)
+    folder = tmp_path_factory.mktemp("report")
+    queried = mixed(folder / "queried.db")
+    for hours in ahead:
+        queried.report(when + timedelta(hours=hours))
+    assert figures(queried.report(when)) == figures(mixed(folder / "fresh.db").report(when))
+
+
+def test_a_write_drops_the_runs_recorded_ahead_of_it(tmp_path: Path) -> None:
+    def stopped(name: str, look_ahead: bool) -> LocalBackend:
+        backend = seeded(tmp_path / f"{name}.db", 3, users=600)
+        c = backend.create_campaign(
+            "d", spec(when=DAILY, goal=GOAL), publish=True, actor=ME, now=T0
+        )
+        if look_ahead:
+            backend.report(at("2026-12-20"))
+        backend.stop(c.platform_id, actor=ME, now=at("2026-12-05"))
+        return backend
+
+    ahead = figures(stopped("ahead", True).report(at("2026-12-20")))
+    assert ahead == figures(stopped("fresh", False).report(at("2026-12-20")))
+    assert ahead["d"][:2] == ("stopped", 11)  # 24 Nov .. 4 Dec
+
+
+def test_runs_before_an_edit_keep_the_spec_they_ran_with(platform: LocalBackend) -> None:
+    platform.create_label(Label(name="Winter"))
+    c = platform.create_campaign(
+        "d", spec(when=DAILY, labels=["Promotions"]), publish=True, actor=ME, now=T0
+    )
+    platform.update_campaign(
+        c.platform_id,
+        spec(when=DAILY, labels=["Promotions", "Winter"]),
+        frozenset({"labels"}),
+        actor=ME,
+        now=at("2026-11-26T12:00"),
+    )
+    platform.report(at("2026-11-28T12:00"))  # no read before the edit
+    rows = platform.db.execute("SELECT at, labels FROM notification_sent GROUP BY at ORDER BY at")
+    assert [(t[:10], json.loads(labels)) for t, labels in rows] == [
+        ("2026-11-24", ["Promotions"]),
+        ("2026-11-25", ["Promotions"]),
+        ("2026-11-26", ["Promotions"]),
+        ("2026-11-27", ["Promotions", "Winter"]),
+        ("2026-11-28", ["Promotions", "Winter"]),
+    ]
+
+
+def test_a_platform_file_of_the_previous_format_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    backend = seeded(path, 3, users=300)
+    backend.create_campaign("g", spec(when=ONE_OFF, goal=GOAL), publish=True, actor=ME, now=T0)
+    expected = figures(backend.report(at("2026-12-03")))
+    # as the previous version left it: no conversions table, runs in the schedule's offset
+    backend.db.execute("DROP TABLE conversions")
+    backend.db.execute("UPDATE runs SET run_at = '2026-12-01T10:00:00+01:00', converted = 7")
+    backend.db.execute("PRAGMA user_version = 0")
+    backend.close()
+    reopened = LocalBackend(path)
+    assert tuple(reopened.db.execute("SELECT COUNT(*) FROM runs").fetchone()) == (0,)
+    assert figures(reopened.report(at("2026-12-03"))) == expected
+    reopened.db.execute("PRAGMA user_version = 99")
+    reopened.close()
+    with pytest.raises(DatabaseUnusable, match="newer campaign-gitops"):
+        LocalBackend(path)
+
+
+def test_the_readme_lists_the_conversion_rates() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    header = "  | push | in-app | app inbox | email | SMS | WhatsApp | web push |"
+    lines = readme[readme.index(header) :].splitlines()
+    listed = [float(cell.strip(" %")) / 100 for cell in lines[2].strip(" |").split("|")]
+    assert listed == pytest.approx(list(CONVERSION.values()))
+
+
+def test_a_saved_segment_the_platform_lacks_skips_the_run(platform: LocalBackend) -> None:
+    daily = spec(when=DAILY, who={"segment": {"saved": "Nobody saved this"}})
+    c = platform.create_campaign("s", daily, publish=True, actor=ME, now=T0)
+    # a write after its runs were due still works: they are recorded as skipped
+    platform.stop(c.platform_id, actor=ME, now=at("2026-11-25T12:00"))
+    (row,) = platform.report(at("2026-11-26"))
+    assert (row.runs, row.sent) == (2, 0)
+    assert row.skipped[0] == (
+        "no saved segment named 'Nobody saved this' on the platform; nothing was sent"
+    )

@@ -14,10 +14,12 @@ from typing import Any
 import click
 
 from campaign_gitops.apply import Applier, Result
+from campaign_gitops.approval import owners
 from campaign_gitops.approval.mainline import Mainline, Step
 from campaign_gitops.approval.policy import new_audience
 from campaign_gitops.approval.pullrequest import base_settings, config_at
 from campaign_gitops.approval.reviews import Approval, check
+from campaign_gitops.audit import Audit
 from campaign_gitops.backends.base import Backend
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
@@ -42,6 +44,7 @@ class Run:
     continue_on_error: bool
     show: Callable[[Plan], None]
     run_applier: Callable[[Applier, Plan], Result]
+    audit: Audit | None = None  # who runs it, and the files it read that were not committed
 
 
 def branch_name() -> str:
@@ -179,7 +182,13 @@ def moved_since_review(
     if not approval.reviewed_at:
         return None
     at = datetime.fromisoformat(approval.reviewed_at.replace("Z", "+00:00"))
-    workspace = Workspace(judged, approval.head, refresh=False, shared_state=run.state)
+    workspace = Workspace(
+        judged,
+        approval.head,
+        refresh=False,
+        shared_state=run.state,
+        codeowners=owners.load(judged, step.before),
+    )
     try:
         only = workspace.changed_since(step.before)
         then = workspace.plan(replace(run.request, at=at, only=only))
@@ -200,7 +209,11 @@ def moved_since_review(
 
 def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
     judged = policy_at(run.settings, repo, step.before)
-    workspace = Workspace(judged, step.end, shared_state=run.state)
+    # CODEOWNERS too is the commit's before the pull request: its own edit never counts
+    codeowners = owners.load(judged, step.before)
+    for problem in codeowners.problems if codeowners else []:
+        click.echo(f"warning: {problem}", err=True)
+    workspace = Workspace(judged, step.end, shared_state=run.state, codeowners=codeowners)
     try:
         only = workspace.changed_since(step.before)
         plan = workspace.plan(replace(run.request, only=only))
@@ -222,7 +235,12 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
         if plan.reviews and step.pull is not None:
             pull = step.pull
             approval = check(
-                github, int(pull["number"]), judged.raw.approval.approvers, plan.reviews, pull
+                github,
+                int(pull["number"]),
+                judged.raw.approval.approvers,
+                plan.reviews,
+                pull,
+                owners=owners.required(plan),
             )
             click.echo(approval.explain())
             if not approval.ok and not judged.raw.creator_approver:
@@ -252,6 +270,8 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
             pull_request=int(step.pull["number"]) if step.pull else None,
             merged_by=str((step.pull or {}).get("merged_by", {}).get("login") or "") or None,
             approvers=approvers,
+            applied_by=run.audit.applied_by if run.audit else None,
+            dirty=run.audit.dirty if run.audit else None,
             continue_on_error=run.continue_on_error,
             as_creator=as_creator,
         )

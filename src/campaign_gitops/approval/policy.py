@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from campaign_gitops.approval.owners import Owned
 from campaign_gitops.backends.base import LiveCampaign
 from campaign_gitops.config import ApprovalPolicy
 from campaign_gitops.plan import Archive, Change, Create, Plan, Publish, Replace, Stop, Update
@@ -69,18 +70,29 @@ def annotate(
     policy: ApprovalPolicy,
     live: dict[str, LiveCampaign],
     estimate: Estimate | None = None,
+    owned: Owned | None = None,
 ) -> None:
     """Set each change's `review` reasons; blocked changes need none (they never apply).
-    Without approvers configured there is nobody to ask: the policy is off."""
+    With `owned` (approval.codeowners), the owners of each such change's files must approve
+    it too (`plan.owners`); a change whose files have no owner needs only `approvers`. With
+    neither approvers nor owners there is nobody to ask: the change needs no approval."""
     plan.approvers = list(policy.approvers)
-    if not policy.approvers:
+    if not policy.approvers and owned is None:
         return
-    plan.changes = [
-        replace(c, review=tuple(why)) if c.applicable and c.TARGET == "campaign" and (
-            why := reasons(c, policy, live.get(c.key), plan.specs.get(c.key), estimate)
-        ) else c
-        for c in plan.changes
-    ]  # fmt: skip
+    changes: list[Change] = []
+    for c in plan.changes:
+        why = (
+            reasons(c, policy, live.get(c.key), plan.specs.get(c.key), estimate)
+            if c.applicable and c.TARGET == "campaign"
+            else []
+        )
+        files = {p: o for p, o in owned(c.key).items() if o} if why and owned else {}
+        if why and (policy.approvers or files):
+            c = replace(c, review=tuple(why))
+            if files:
+                plan.owners[c.key] = {p: list(o) for p, o in files.items()}
+        changes.append(c)
+    plan.changes = changes
 
 
 def with_reach(change: Change, spec: dict[str, Any] | None, estimate: Estimate) -> Change:

@@ -2,13 +2,17 @@
 it is the reviewer's latest word, on the pull request's head commit, from an approver (a login
 of the policy, resolved to its GitHub user id, or a member of an approving team) who has write
 permission and who neither opened the pull request nor authored or committed any of its
-commits. Identities are compared by user id: a login can be renamed and reused."""
+commits. Identities are compared by user id: a login can be renamed and reused. With
+`approval.codeowners`, one of the owners (CODEOWNERS) of each file of those changes must approve
+too, under the same rules; the approvers as well when the policy names any."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaign_gitops.approval.owners import is_email
 from campaign_gitops.github import GitHub, GitHubError
 from campaign_gitops.plan import Change
 
@@ -22,17 +26,30 @@ class Approval:
     pr: int
     author: str
     head: str
-    approved_by: list[str] = field(default_factory=list)
+    approved_by: list[str] = field(default_factory=list)  # approvers and owners who approved
     refused: list[str] = field(default_factory=list)  # each review that did not count, and why
     needed: list[Change] = field(default_factory=list)
     approvers: list[str] = field(default_factory=list)  # the policy's, with their user ids
     unmapped: list[str] = field(default_factory=list)  # commit identities GitHub cannot map
     reviewed_at: str | None = None  # when the last counted approval was given
+    # approval.codeowners: each file whose owners must approve -> its owners (described), and
+    # the owners who did
+    owners: dict[str, list[str]] = field(default_factory=dict)
+    owned_by: dict[str, list[str]] = field(default_factory=dict)
+    by_approver: bool = False  # an approver of the policy approved
+    wants_approver: bool = True  # the policy's approvers must approve (always, without owners)
+
+    @property
+    def missing_owners(self) -> list[str]:
+        return [path for path in self.owners if not self.owned_by.get(path)]
 
     @property
     def ok(self) -> bool:
         """Unmapped commit identities fail closed: one of them could be an approver's."""
-        return not self.needed or (bool(self.approved_by) and not self.unmapped)
+        if not self.needed:
+            return True
+        approved = self.by_approver or not self.wants_approver
+        return approved and not self.missing_owners and not self.unmapped
 
     def explain(self) -> str:
         if not self.needed:
@@ -42,16 +59,21 @@ class Approval:
                 f"pull request #{self.pr} is approved at {self.head[:12]} by "
                 f"{', '.join(self.approved_by)}"
             ]
+            lines += [
+                f"  {path}: approved by its owner {', '.join(self.owned_by[path])}"
+                for path in self.owners
+            ]
         else:
-            lines = [
-                f"pull request #{self.pr} needs an approval from {', '.join(self.approvers)} "
-                f"(not the author, {self.author}, nor anyone who authored or committed its "
-                f"commits) on its head commit {self.head[:12]} for:"
-            ]
+            lines = [self._needs()]
             lines += [f"  - {c.title}: {'; '.join(c.review)}" for c in self.needed]
-            lines += [f"  not counted: {why}" for why in self.refused] or [
-                "  no review approves it"
+            lines += [
+                f"  {path}: no approval from its owners {', '.join(self.owners[path])}"
+                for path in self.missing_owners
             ]
+            lines += [f"  counted: {name}'s approval" for name in self.approved_by]
+            lines += [f"  not counted: {why}" for why in self.refused]
+            if not self.approved_by and not self.refused:
+                lines.append("  no review approves it")
         lines += [f"  commit identity GitHub cannot map to a user: {u}" for u in self.unmapped]
         if self.needed and self.approved_by and self.unmapped:
             lines.append(
@@ -59,6 +81,20 @@ class Approval:
                 "add its email to a GitHub account, or re-author the commit"
             )
         return "\n".join(lines)
+
+    def _needs(self) -> str:
+        who = []
+        if self.wants_approver and not self.by_approver:
+            who.append(", ".join(self.approvers) or "an approver (the policy names none)")
+        if self.missing_owners:
+            who.append("the code owners of each file below")
+        if not who:
+            who.append("an approver")
+        return (
+            f"pull request #{self.pr} needs an approval from {' and from '.join(who)} (not the "
+            f"author, {self.author}, nor anyone who authored or committed its commits) on its "
+            f"head commit {self.head[:12]} for:"
+        )
 
 
 def _latest(reviews: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -71,26 +107,44 @@ def _latest(reviews: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 
 class Approvers:
-    def __init__(self, github: GitHub, approvers: list[str]):
-        self.github = github
-        self.ids: dict[int, str] = {}
-        self.described: list[str] = []
-        for entry in approvers:
-            if "/" in entry:
-                self.described.append(entry)
-                continue
-            try:
-                user_id = int(github.user(entry)["id"])
-                self.ids[user_id] = entry
-                self.described.append(f"{entry} (id {user_id})")
-            except GitHubError:
-                self.described.append(f"{entry} (no such GitHub user)")
-        self.teams = [tuple(a.split("/", 1)) for a in approvers if "/" in a]
+    """Logins (resolved to user ids), org/team slugs (membership asked per reviewer) and, from
+    CODEOWNERS, emails, which never count: a review names no email to compare."""
 
-    def includes(self, user_id: int, login: str) -> bool:
-        if user_id in self.ids:
-            return True
-        return any(self.github.is_team_member(org, team, login) for org, team in self.teams)
+    def __init__(self, github: GitHub, entries: Iterable[str]):
+        self.github = github
+        self.ids: dict[str, int] = {}
+        self.descriptions: dict[str, str] = {}
+        self._members: dict[tuple[str, str], bool] = {}
+        for entry in dict.fromkeys(entries):
+            if "/" in entry:
+                self.descriptions[entry] = entry
+            elif is_email(entry):
+                self.descriptions[entry] = f"{entry} (an email: never counts; name the @login)"
+            else:
+                try:
+                    self.ids[entry] = int(github.user(entry)["id"])
+                    self.descriptions[entry] = f"{entry} (id {self.ids[entry]})"
+                except GitHubError:
+                    self.descriptions[entry] = f"{entry} (no such GitHub user)"
+
+    def described(self, entries: Iterable[str]) -> list[str]:
+        return [self.descriptions[e] for e in entries]
+
+    def includes(self, user_id: int, login: str, entries: Iterable[str]) -> bool:
+        for entry in entries:
+            if "/" in entry:
+                if self._member(entry, login):
+                    return True
+            elif self.ids.get(entry) == user_id:
+                return True
+        return False
+
+    def _member(self, team: str, login: str) -> bool:
+        key = (team, login.lower())
+        if key not in self._members:
+            org, slug = team.split("/", 1)
+            self._members[key] = self.github.is_team_member(org, slug, login)
+        return self._members[key]
 
 
 def _update_branch(commit: dict[str, Any]) -> bool:
@@ -132,12 +186,19 @@ def check(
     approvers: list[str],
     needed: list[Change],
     pull: dict[str, Any] | None = None,
+    owners: Mapping[str, Sequence[str]] | None = None,
 ) -> Approval:
+    """`owners`: each file whose owners must approve too (approval.codeowners), and its
+    owners. Without owners, the policy's approvers must approve; with them, the approvers
+    too when the policy names any."""
     pull = pull or github.pull(number)
     author = pull["user"]
     result = Approval(number, str(author["login"]), str(pull["head"]["sha"]), needed=needed)
-    who = Approvers(github, approvers)
-    result.approvers = who.described
+    files = {path: list(o) for path, o in (owners or {}).items() if o} if needed else {}
+    who = Approvers(github, [*approvers, *(o for listed in files.values() for o in listed)])
+    result.approvers = who.described(approvers)
+    result.owners = {path: who.described(o) for path, o in files.items()}
+    result.wants_approver = bool(approvers) or not files
     if not needed:
         return result
     worked_on, result.unmapped = contributors(github.pull_commits(number))
@@ -152,12 +213,34 @@ def check(
         elif review.get("commit_id") != result.head:
             commit = str(review.get("commit_id"))[:12]
             result.refused.append(f"{name} approved an older commit ({commit}); approve the head")
-        elif not who.includes(user_id, name):
-            result.refused.append(f"{name} is not an approver")
-        elif github.permission(name) not in WRITERS:
-            result.refused.append(f"{name} has no write permission on the repository")
         else:
-            result.approved_by.append(name)
-            at = str(review.get("submitted_at") or "")
-            result.reviewed_at = max(result.reviewed_at or at, at)
+            _count(result, github, who, user_id, review, approvers, files)
     return result
+
+
+def _count(
+    result: Approval,
+    github: GitHub,
+    who: Approvers,
+    user_id: int,
+    review: dict[str, Any],
+    approvers: list[str],
+    files: dict[str, list[str]],
+) -> None:
+    """An approval on the head by someone who did not work on the pull request: it counts
+    for what its reviewer is (an approver, an owner of some files) when they may write."""
+    name = str(review["user"]["login"])
+    approver = who.includes(user_id, name, approvers)
+    owns = [path for path, listed in files.items() if who.includes(user_id, name, listed)]
+    if not approver and not owns:
+        nor = " nor an owner of a changed file" if files else ""
+        result.refused.append(f"{name} is not an approver{nor}")
+    elif github.permission(name) not in WRITERS:
+        result.refused.append(f"{name} has no write permission on the repository")
+    else:
+        result.approved_by.append(name)
+        result.by_approver = result.by_approver or approver
+        for path in owns:
+            result.owned_by.setdefault(path, []).append(name)
+        at = str(review.get("submitted_at") or "")
+        result.reviewed_at = max(result.reviewed_at or at, at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -144,6 +144,15 @@ class Backend(ABC):
     @abstractmethod
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign: ...
 
+    def campaigns_of(
+        self, now: datetime, ids: Collection[str], platform_ids: Collection[str] = ()
+    ) -> list[LiveCampaign]:
+        """The live campaigns (archived too) with these ids or platform ids: a partial plan's.
+        A backend that can ask for them alone overrides this; it lists them all by default."""
+        wanted, numbers = set(ids), set(platform_ids)
+        listed = self.list_campaigns(now, ListFilter(archived="include"))
+        return [c for c in listed if c.id in wanted or c.platform_id in numbers]
+
     @abstractmethod
     def create_campaign(
         self, campaign_id: str, spec: CampaignBase, *, publish: bool, actor: Actor, now: datetime
@@ -162,6 +171,15 @@ class Backend(ABC):
 
     @abstractmethod
     def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+
+    def move(self, platform_id: str, campaign_id: str, *, now: datetime) -> LiveCampaign:
+        """The campaign now carries `campaign_id` where the platform keeps our id; by default
+        nowhere it can change (the file keeps `moved_from`, and a lost record is found by it)."""
+        return self.get_campaign(platform_id, now)
+
+    def withdraw(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        """A campaign pending approval back to draft (only where `capabilities.drafts`)."""
+        raise PlatformError(f"the {self.name} backend has no drafts to withdraw to", "api")
 
     @abstractmethod
     def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...

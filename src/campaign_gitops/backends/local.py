@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
@@ -24,72 +25,15 @@ from campaign_gitops.backends.base import (
     PlatformError,
     ReportRow,
 )
+from campaign_gitops.backends.local_schema import prepare
 from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
 from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
 from campaign_gitops.models.common import LABEL_FORBIDDEN
 from campaign_gitops.rules import Outcome, Situation, judge_edit, judge_operation
 from campaign_gitops.sqlite_util import PLATFORM, connect, immediate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS campaigns (
-    pk INTEGER PRIMARY KEY,
-    key TEXT NOT NULL,  -- unique among campaigns that are not stopped (a replace reuses it)
-    name TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    type TEXT NOT NULL,
-    delivery TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    schedule TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    published_at TEXT,
-    approval TEXT NOT NULL DEFAULT 'none',
-    approval_at TEXT,
-    stopped_at TEXT,
-    archived_at TEXT,
-    version INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS campaigns_channel ON campaigns(channel);
-CREATE INDEX IF NOT EXISTS campaigns_key ON campaigns(key);
-CREATE TABLE IF NOT EXISTS labels (
-    name TEXT PRIMARY KEY,
-    description TEXT
-);
-CREATE TABLE IF NOT EXISTS campaign_labels (
-    campaign_pk INTEGER NOT NULL REFERENCES campaigns(pk) ON DELETE CASCADE,
-    label TEXT NOT NULL REFERENCES labels(name) ON UPDATE CASCADE ON DELETE RESTRICT,
-    PRIMARY KEY (campaign_pk, label)
-);
-CREATE INDEX IF NOT EXISTS campaign_labels_label ON campaign_labels(label);
-CREATE TABLE IF NOT EXISTS saved_segments (
-    name TEXT PRIMARY KEY,
-    segment TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    campaign_pk INTEGER NOT NULL REFERENCES campaigns(pk) ON DELETE CASCADE,
-    run_at TEXT NOT NULL,
-    qualified INTEGER NOT NULL,
-    held_out INTEGER NOT NULL,
-    capped INTEGER NOT NULL,
-    dnd_delayed INTEGER NOT NULL,
-    dnd_discarded INTEGER NOT NULL,
-    sent INTEGER NOT NULL,
-    viewed INTEGER NOT NULL,
-    clicked INTEGER NOT NULL,
-    converted INTEGER NOT NULL,
-    skipped TEXT,
-    PRIMARY KEY (campaign_pk, run_at)
-);
-CREATE TABLE IF NOT EXISTS notification_sent (
-    user_idx INTEGER NOT NULL,
-    campaign_pk INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    labels TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notification_sent_user ON notification_sent(user_idx);
-"""
 PLATFORM_ID_OFFSET = 1_457_000_000  # ids shaped like the real platform's
+IDS_A_QUERY = 500  # bound parameters a statement (SQLite allows 999 in old builds)
 
 
 def _platform_id(pk: int) -> str:
@@ -121,10 +65,7 @@ class LocalBackend(Backend):
         self.db = connect(path, kind=PLATFORM)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")
-        with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+        prepare(self.db, path)
 
     def close(self) -> None:
         self.db.close()
@@ -178,6 +119,32 @@ class LocalBackend(Backend):
         for found, label in rows:
             out.setdefault(found, []).append(label)
         return {found: tuple(v) for found, v in out.items()}
+
+    def campaigns_of(
+        self, now: datetime, ids: Collection[str], platform_ids: Collection[str] = ()
+    ) -> list[LiveCampaign]:
+        """By key and primary key, a few hundred a query: a partial plan reads only its own."""
+        rows: dict[int, sqlite3.Row] = {}
+        for column, values in (("key", sorted(ids)), ("pk", sorted(map(_pk, platform_ids)))):
+            for start in range(0, len(values), IDS_A_QUERY):
+                chunk = values[start : start + IDS_A_QUERY]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    f"SELECT * FROM campaigns WHERE {column} IN ({marks})", chunk
+                ):
+                    rows[row["pk"]] = row
+        pks = sorted(rows)
+        labels: dict[int, list[str]] = {}
+        for start in range(0, len(pks), IDS_A_QUERY):
+            chunk = pks[start : start + IDS_A_QUERY]
+            for pk, label in self.db.execute(
+                "SELECT campaign_pk, label FROM campaign_labels WHERE campaign_pk IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY campaign_pk, label",
+                chunk,
+            ):
+                labels.setdefault(pk, []).append(label)
+        found = [self._live(rows[pk], tuple(labels.get(pk, ())), now) for pk in pks]
+        return sorted(found, key=lambda c: c.id)
 
     def list_campaigns(
         self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
@@ -292,15 +259,19 @@ class LocalBackend(Backend):
             if not verdict.allowed:
                 raise PlatformError(f"campaign {row['key']}: {verdict.reason}", verdict.rule.key)
             self._check_labels(spec)
+            self._settle(row, now)
             approval, approval_at = row["approval"], row["approval_at"]
+            published = row["published_at"]
             if verdict.outcome is Outcome.APPROVAL:
                 approval, approval_at = "pending", now.isoformat()
             elif row["approval"] != "none" and actor.role == "approver":
-                approval, approval_at = "none", None  # an approver's edit is published
+                # "edit ... and approve the campaign" / "and publish": the edit publishes it
+                approval, approval_at = "none", None
+                published = published or now.isoformat()
             self.db.execute(
                 "UPDATE campaigns SET name = ?, type = ?, delivery = ?, spec = ?, schedule = ?, "
-                "updated_at = ?, approval = ?, approval_at = ?, version = version + 1 "
-                "WHERE pk = ?",
+                "updated_at = ?, approval = ?, approval_at = ?, published_at = ?, "
+                "version = version + 1 WHERE pk = ?",
                 (
                     spec.name,
                     spec.type,
@@ -310,6 +281,7 @@ class LocalBackend(Backend):
                     now.isoformat(),
                     approval,
                     approval_at,
+                    published,
                     row["pk"],
                 ),
             )
@@ -339,7 +311,18 @@ class LocalBackend(Backend):
             raise PlatformError(
                 f"cannot {operation} campaign {row['key']}: {rule.reason}", f"{operation}-refused"
             )
-        return row if rule.result == "allowed" else None
+        if rule.result != "allowed":
+            return None
+        self._settle(row, now)
+        return row
+
+    def _settle(self, row: sqlite3.Row, now: datetime) -> None:
+        """Before a write at `now`: the runs due by then happen under the facts they ran with,
+        and those a read at a later time recorded ahead are dropped (runs.settle)."""
+        if row["published_at"] is not None:
+            from campaign_gitops.runs import settle
+
+            settle(self, row, now)
 
     def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         with self.transaction():
@@ -358,12 +341,47 @@ class LocalBackend(Backend):
                 raise PlatformError(
                     "only an approver rejects a campaign pending approval", "reject"
                 )
+            self._settle(row, now)
             self.db.execute(
                 "UPDATE campaigns SET approval = 'rejected', approval_at = ?, "
                 "version = version + 1 WHERE pk = ?",
                 (now.isoformat(), row["pk"]),
             )
         return self.get_campaign(platform_id, now)
+
+    def move(self, platform_id: str, campaign_id: str, *, now: datetime) -> LiveCampaign:
+        with self.transaction():  # the id is ours, kept beside the name: it is not a name edit
+            self.db.execute(
+                "UPDATE campaigns SET key = ? WHERE pk = ?", (campaign_id, _pk(platform_id))
+            )
+        return self.get_campaign(platform_id, now)
+
+    def withdraw(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        with self.transaction():
+            row = self._operate(platform_id, "withdraw", actor, now)
+            if row is not None:  # it never ran: no publication stands
+                self.db.execute(
+                    "UPDATE campaigns SET approval = 'none', approval_at = NULL, "
+                    "published_at = NULL, version = version + 1 WHERE pk = ?",
+                    (row["pk"],),
+                )
+        return self.get_campaign(platform_id, now)
+
+    def review(self, campaign_id: str, *, approve: bool, now: datetime) -> LiveCampaign:
+        """The dashboard's approver deciding on a campaign pending approval (by its id in the
+        files), for demos and tests: what no file or API call of ours does."""
+        rows = self.db.execute(
+            "SELECT pk FROM campaigns WHERE key = ? ORDER BY pk DESC", (campaign_id,)
+        ).fetchall()
+        pending = [r for r in rows if self.get_campaign(_platform_id(r["pk"]), now).status
+                   == "pending_approval"]  # fmt: skip
+        if not pending:
+            raise PlatformError(f"no campaign {campaign_id!r} is pending approval", "review")
+        platform_id = _platform_id(pending[0]["pk"])
+        approver = Actor("approver@dashboard", "approver")
+        if approve:
+            return self.publish(platform_id, actor=approver, now=now)
+        return self.reject(platform_id, actor=approver, now=now)
 
     def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
         return self._record(platform_id, "stop", "stopped_at", actor, now)
@@ -470,7 +488,7 @@ class LocalBackend(Backend):
             now, where or ListFilter(archived="include"), with_spec=False
         )
         run_due(self, now)
-        sums = totals(self.db)
+        sums = totals(self.db, now)
         rows = []
         for c in campaigns:
             pk = _pk(c.platform_id)

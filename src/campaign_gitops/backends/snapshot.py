@@ -5,7 +5,7 @@ in the dashboard cannot be seen; the apply on main refreshes and judges every ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -91,6 +91,13 @@ class StateSnapshot(Backend):
     ) -> list[LiveCampaign]:
         found = (from_record(m, now) for m in self.state.managed(history=True).values())
         return [c for c in found if c is not None and (where is None or where.matches(c))]
+
+    def campaigns_of(
+        self, now: datetime, ids: Collection[str], platform_ids: Collection[str] = ()
+    ) -> list[LiveCampaign]:
+        """A record's platform id is its own: the records of `ids` are all there is."""
+        found = (from_record(m, now) for m in self.state.managed(True, ids).values())
+        return [c for c in found if c is not None]
 
     def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:
         for campaign in self.list_campaigns(now):

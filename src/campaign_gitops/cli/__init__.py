@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,13 @@ FORMATS = click.Choice(["text", "json", "github"])
 )
 @click.option("--env", metavar="NAME", help="An environment from config (default: the top level).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs; tracebacks on errors.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Processes that check campaign files (1: this one only; 0: every core). "
+    "Default: CAMPAIGN_GITOPS_JOBS, else every core.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -49,9 +57,12 @@ def cli(
     at_text: str | None,
     env: str | None,
     verbose: bool,
+    jobs: int | None,
 ) -> None:
     """Messaging campaigns as code: validate, plan and apply them from git."""
     redact.configure_logging(verbose)
+    if jobs is not None:
+        os.environ["CAMPAIGN_GITOPS_JOBS"] = str(jobs)  # parallel.py reads it
     ctx.obj = Context(chdir, config_file, at_text, verbose, env)
 
 
@@ -179,6 +190,14 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
             is_flag=True,
             help="Stop live campaigns whose file was removed (default: only forget them).",
         ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="ID|GLOB|PATH",
+            help="Only this campaign: an id, an id glob (team-a-*) or a path under the "
+            "campaigns folder (repeatable). The plan is partial: other campaigns are not planned.",
+        ),
         env_option,
     ]
     for option in reversed(options):
@@ -221,6 +240,7 @@ def plan(
     ctx: Context,
     allow_replace: bool,
     prune: bool,
+    targets: tuple[str, ...],
     refresh_only: bool,
     out: Path | None,
     fmt: str,
@@ -240,6 +260,9 @@ def plan(
 
     from campaign_gitops.commands.plan import plan as run
 
+    if targets and changed_since is not None:
+        raise click.UsageError("--target and --changed-since cannot be combined")
+
     request = replace(_request(ctx, allow_replace, prune, refresh_only), estimate=estimate)
     raise SystemExit(
         run(
@@ -253,6 +276,7 @@ def plan(
             post_comment=post_comment,
             pr=pr,
             refresh=refresh,
+            targets=targets,
         )
     )
 
@@ -331,6 +355,7 @@ def apply(
     plan_file: Path | None,
     allow_replace: bool,
     prune: bool,
+    targets: tuple[str, ...],
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: str,
@@ -338,6 +363,9 @@ def apply(
 ) -> None:
     """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
     from campaign_gitops.commands.apply import apply as run
+
+    if targets and plan_file is not None:
+        raise click.UsageError("--target with a PLAN_FILE: the saved plan names its own targets")
 
     raise SystemExit(
         run(
@@ -348,6 +376,7 @@ def apply(
             continue_on_error=continue_on_error,
             lock_timeout=_duration(lock_timeout),
             merged=merged,
+            targets=targets,
         )
     )
 
@@ -400,6 +429,18 @@ def platform_seed(ctx: Context, users: int, seed_value: int) -> None:
     from campaign_gitops.commands.platform import seed
 
     raise SystemExit(seed(ctx.settings, ctx.at, users, seed_value))
+
+
+@platform.command("review")
+@click.argument("campaign_id", metavar="ID")
+@click.option("--approve/--reject", required=True, help="The approver's decision.")
+@pass_ctx
+def platform_review(ctx: Context, campaign_id: str, approve: bool) -> None:
+    """Act as the dashboard's approver: approve or reject the campaign ID (its id in the files)
+    while it is pending approval."""
+    from campaign_gitops.commands.platform import review
+
+    raise SystemExit(review(ctx.settings, ctx.at, campaign_id, approve))
 
 
 def main(argv: list[str] | None = None, *, commands_stopped: bool = False) -> int:

@@ -59,6 +59,30 @@ def state_unlock(ctx: Context, lock_id: str) -> None:
     raise SystemExit(unlock(ctx.settings, lock_id))
 
 
+@state.command("mv")
+@click.argument("old")
+@click.argument("new")
+@env_option
+@pass_ctx
+def state_mv(ctx: Context, old: str, new: str) -> None:
+    """Manage the campaign recorded as OLD under the id NEW (a file's `moved_from` does this
+    in a plan)."""
+    from campaign_gitops.commands.state import move
+
+    raise SystemExit(move(ctx.settings, old, new))
+
+
+@state.command("rm")
+@click.argument("campaign_id")
+@env_option
+@pass_ctx
+def state_rm(ctx: Context, campaign_id: str) -> None:
+    """Stop managing CAMPAIGN_ID; its live campaign is left as it is."""
+    from campaign_gitops.commands.state import remove
+
+    raise SystemExit(remove(ctx.settings, campaign_id))
+
+
 @state.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @env_option

@@ -2,20 +2,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaign_gitops.apply import Applier, Result, interrupted
+from campaign_gitops import audit
+from campaign_gitops.apply import Applier, Interrupted, Result, interrupted
+from campaign_gitops.apply_locks import ApplyLocks, covered, finish_interrupted, renames_pending
 from campaign_gitops.approval.gate import Run, apply_merged
 from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import in_actions
 from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, file_hash, stale_items
-from campaign_gitops.state.base import LockInfo, StateStore
+from campaign_gitops.state.base import LockInfo
 from campaign_gitops.workspace import PlanRequest, Workspace
 
 
@@ -121,43 +125,59 @@ def apply(
     continue_on_error: bool,
     lock_timeout: float,
     merged: bool = False,
+    targets: Sequence[str] = (),
 ) -> int:
     """`merged` (the default in GitHub Actions): main's merged pull requests since the apply
     cursor, each under its own approval (gate.py); otherwise the work tree, as an operator at
     a terminal is trusted like the dashboard."""
     merged = merged or in_actions()
     saved = load_saved(plan_file) if plan_file is not None else None
+    if merged and saved is not None:
+        raise FatalError("a saved plan cannot be applied where merged pull requests are")
+    if saved is not None and saved.targets:
+        targets = saved.targets  # the fresh plan that checks it is as partial as it was
+    if targets and merged:
+        raise FatalError("--target (or a partial saved plan) cannot apply merged pull requests")
+    trail = audit.take(settings, merged)  # in CI, files not as committed are refused here
     workspace = Workspace(settings)
-    lock = LockInfo.mine(workspace.holder)
     try:
+        if targets:
+            request = replace(request, only=workspace.target(targets))
         workspace.desired  # noqa: B018 - invalid files fail before the lock is taken
-        workspace.state.acquire(lock, lock_timeout)
-        try:
-            return _apply_locked(workspace, request, saved, auto_approve, continue_on_error, merged)
-        finally:
-            workspace.state.release(lock.lock_id)
+        lock = LockInfo.mine(workspace.holder)
+        with ApplyLocks(workspace.state, lock, lock_timeout) as locks:
+            return _apply_locked(
+                workspace, locks, request, saved, auto_approve, continue_on_error, merged, trail
+            )
     finally:
         workspace.close()
 
 
-def _apply_locked(
-    workspace: Workspace,
-    request: PlanRequest,
-    saved: Plan | None,
-    auto_approve: bool,
-    continue_on_error: bool,
-    merged: bool,
-) -> int:
-    prior = interrupted(workspace.state)
+def _resuming(prior: Interrupted | None) -> None:
     if prior is not None:
         doing = f"; in progress: {', '.join(prior.in_progress)}" if prior.in_progress else ""
         click.echo(
             f"Resuming after apply {prior.apply_id} was interrupted "
             f"({len(prior.done)} step(s) done{doing}). The plan below starts from what it did."
         )
+
+
+def _apply_locked(
+    workspace: Workspace,
+    locks: ApplyLocks,
+    request: PlanRequest,
+    saved: Plan | None,
+    auto_approve: bool,
+    continue_on_error: bool,
+    merged: bool,
+    trail: audit.Audit,
+) -> int:
+    """Under the locks of what the plan changes (apply_locks.py); main's merged pull requests
+    under the whole store's."""
     if merged:
-        if saved is not None:
-            raise FatalError("a saved plan cannot be applied where merged pull requests are")
+        locks.whole()
+        prior = interrupted(workspace.state)
+        _resuming(prior)
         code = apply_merged(
             Run(
                 workspace.settings,
@@ -167,11 +187,22 @@ def _apply_locked(
                 continue_on_error,
                 lambda plan: show(plan, "text"),
                 _execute,
+                trail,
             )
         )
-        _finish_interrupted(workspace.state)
+        finish_interrupted(workspace.state, None)
         return code
-    fresh = workspace.plan(request)
+    # a rename the platform made but a killed apply did not record is finished in the state
+    renamed = {label.name: label.renamed_from for label in workspace.desired.labels
+               if label.renamed_from}  # fmt: skip
+    fresh = locks.plan(
+        lambda: workspace.plan(request),
+        saved,
+        lambda: renames_pending(renamed.values(), workspace.state.managed()),
+    )
+    within = covered(fresh, partial=request.only is not None or workspace.selection is not None)
+    prior = interrupted(workspace.state, within)
+    _resuming(prior)
     if saved is not None:
         check_saved(saved, fresh)
     if fresh.blocked:
@@ -180,15 +211,12 @@ def _apply_locked(
             f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
             "applied. Fix them (see each remedy) and plan again."
         )
-    # a rename the platform made but a killed apply did not record is finished in the state
-    renamed = {label.name: label.renamed_from for label in workspace.desired.labels
-               if label.renamed_from}  # fmt: skip
     if not fresh.has_changes:
         # a label the platform made but the killed apply never recorded becomes managed
         Applier(
             workspace.backend, workspace.state, workspace.actor, request.at, renamed=renamed
         ).settle_labels(fresh.labels)
-        _finish_interrupted(workspace.state)
+        finish_interrupted(workspace.state, within)
         click.echo("No changes. The platform matches the files.")
         return 0
     if saved is None:
@@ -203,23 +231,16 @@ def _apply_locked(
         request.at,
         commit=fresh.commit,
         author=head.author if head else None,
+        applied_by=trail.applied_by,
+        dirty=trail.dirty,
         continue_on_error=continue_on_error,
         renamed=renamed,
     )
     bar, on_step = _progress(len(fresh.applicable))
     with bar:
         result = applier.run(fresh, on_step)
-    _finish_interrupted(workspace.state)
+    finish_interrupted(workspace.state, within)
     return _report(result, prior is not None, fresh)
-
-
-def _finish_interrupted(state: StateStore) -> None:
-    """Every interrupted apply is over once an apply after it ran: a resume that was killed
-    itself leaves two, and the older must not be named as interrupted again."""
-    seen: set[str] = set()
-    while (apply_id := state.unfinished()) is not None and apply_id not in seen:
-        seen.add(apply_id)
-        state.finish(apply_id)
 
 
 def _execute(applier: Applier, plan: Plan) -> Result:

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import click
 
+from campaign_gitops.approval import owners
 from campaign_gitops.approval.pullrequest import for_pull_request
 from campaign_gitops.approval.reviews import check as check_pr
 from campaign_gitops.config import Settings
@@ -53,14 +54,23 @@ def check(
                 )
             base = base or str(pull["base"]["sha"])
             settings, notices = for_pull_request(settings, sha, base)
-        workspace = Workspace(settings, sha, refresh=refresh)
+        # CODEOWNERS comes from where the policy does: the base, for a pull request's head
+        codeowners = owners.load(settings, base if sha is not None else None)
+        notices += codeowners.problems if codeowners else []
+        workspace = Workspace(settings, sha, refresh=refresh, codeowners=codeowners)
         try:
             if sha is not None and base is not None:
                 request = replace(request, only=workspace.changed_since(base))
             plan = workspace.plan(request)
         finally:
             workspace.close()
-        result = check_pr(github, number, settings.raw.approval.approvers, plan.reviews)
+        result = check_pr(
+            github,
+            number,
+            settings.raw.approval.approvers,
+            plan.reviews,
+            owners=owners.required(plan),
+        )
         if status:
             github.set_status(
                 result.head,

@@ -16,6 +16,11 @@ from campaign_gitops.ids import BadId, check_id
 from campaign_gitops.planner import newest
 from campaign_gitops.workspace import Workspace
 
+NO_LABELS_API = (
+    "the {} API has no labels: their descriptions are not imported and labels.yaml is not "
+    "compared with the dashboard's; copy them from the dashboard by hand"
+)
+
 
 def import_campaigns(
     settings: Settings,
@@ -32,14 +37,19 @@ def import_campaigns(
     workspace = Workspace(settings)
     try:
         desired = workspace.desired
-        if not workspace.backend.capabilities.reads_specs:
+        backend = workspace.backend
+        if not backend.capabilities.reads_specs:
             raise FatalError(
-                f"the {workspace.backend.name} API lists campaigns' names and statuses, not their "
+                f"the {backend.name} API lists campaigns' names and statuses, not their "
                 "content: there is nothing to import a campaign from. Write its file by hand and "
                 "name the campaign in the dashboard `NAME [ID]`; the next plan adopts it"
+                + ("" if backend.capabilities.labels else f". {NO_LABELS_API.format(backend.name)}")
             )
         where = ListFilter(archived="include" if include_archived else "exclude")
-        live = newest(workspace.backend.list_campaigns(now, where)).values()
+        live = newest(backend.list_campaigns(now, where)).values()
+        # every field the platform has for a label: the plan after the import only adopts
+        on_platform = {label.name: label for label in backend.list_labels()}
+        no_labels = "" if backend.capabilities.labels else NO_LABELS_API.format(backend.name)
     finally:
         workspace.close()
     wanted = [c for c in live if c.id not in desired.campaigns and (not ids or c.id in ids)]
@@ -56,11 +66,14 @@ def import_campaigns(
         written.append(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, to_yaml(spec, path, settings.root))
-    labels = add_labels(settings.labels_file, [n for c in wanted for n in c.labels])
+    used = [on_platform.get(n, n) for c in sorted(wanted, key=lambda c: c.id) for n in c.labels]
+    labels = add_labels(settings.labels_file, used)
     for path in written:
         click.echo(f"wrote {path.relative_to(settings.root)}")
     if labels:
         click.echo(f"added to {settings.raw.labels_file}: {', '.join(labels)}")
+        if no_labels:
+            click.echo(f"note: {no_labels}")
     if not written:
         click.echo("every live campaign is in the files already; nothing to import")
         return 0

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from campaign_gitops import ci
+from campaign_gitops.approval import owners
 from campaign_gitops.approval.pullrequest import for_pull_request
 from campaign_gitops.config import Settings
 from campaign_gitops.files import write_atomic
@@ -61,18 +63,25 @@ def plan(
     post_comment: bool = False,
     pr: int | None = None,
     refresh: bool = True,
+    targets: Sequence[str] = (),
 ) -> int:
     notices: list[str] = []
+    trusted: str | None = None  # the commit the policy comes from; None: the work tree
     if ref is not None and changed_since is not None:  # a pull request's plan
         settings, notices = for_pull_request(settings, ref, changed_since)
-    workspace = Workspace(settings, ref, refresh=refresh)
+        trusted = changed_since
+    codeowners = owners.load(settings, trusted, changed_since)
+    notices += codeowners.problems if codeowners else []
+    workspace = Workspace(settings, ref, refresh=refresh, codeowners=codeowners)
     try:
         if changed_since is not None:
             request = replace(request, only=workspace.changed_since(changed_since))
+        elif targets:
+            request = replace(request, only=workspace.target(targets))
         result = workspace.plan(request)
     finally:
         workspace.close()
-    result.notices = notices
+    result.notices = [*notices, *result.notices]  # the pull request's, then the plan's own
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, render.as_json(result) + "\n")

@@ -91,6 +91,7 @@ def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
             )
             backend.db.execute("DELETE FROM runs")
             backend.db.execute("DELETE FROM notification_sent")
+            backend.db.execute("DELETE FROM conversions")
     finally:
         backend.close()
     click.echo(
@@ -98,4 +99,28 @@ def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
         f"(seed {seed_value}) into {backend.profiles_path().name}; "
         f"saved segments: {', '.join(SAVED_SEGMENTS)}"
     )
+    return 0
+
+
+def review(settings: Settings, now: datetime, campaign_id: str, approve: bool) -> int:
+    """The dashboard's approver approving or rejecting a campaign pending approval."""
+    from campaign_gitops.backends.local import LocalBackend
+
+    backend = open_backend(settings)
+    try:
+        if not isinstance(backend, LocalBackend):
+            raise FatalError(
+                "`platform review` acts as the local platform's approver; on "
+                f"{backend.name} the approver decides in the dashboard"
+            )
+        if not backend.workflow:
+            raise FatalError(
+                "the account does not use the creator-approver workflow (creator_approver = "
+                "false): nothing waits for approval"
+            )
+        live = backend.review(campaign_id, approve=approve, now=now)
+    finally:
+        backend.close()
+    verb = "approved" if approve else "rejected"
+    click.echo(f"{verb} {campaign_id} ({live.platform_id}): now {live.status.replace('_', ' ')}")
     return 0

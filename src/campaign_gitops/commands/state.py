@@ -4,6 +4,7 @@ import getpass
 import json
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def show(settings: Settings, campaign_id: str) -> int:
     if managed is None and not acks:
         raise FatalError(f"campaign {campaign_id!r} is not managed in this state store")
     record = asdict(managed) if managed is not None else {"id": campaign_id, "managed": False}
+    if managed is not None:  # the audit trail: were the files applied the commit's?
+        record["clean"] = None if managed.dirty is None else not managed.dirty
     record["acknowledgements"] = [shown(a) for a in acks]
     click.echo(json.dumps(record, indent=2, default=str))
     return 0
@@ -151,4 +154,58 @@ def import_(settings: Settings, file: str, replace: bool) -> int:
     finally:
         state.close()
     click.echo(f"imported {_summary(doc)} from {source}")
+    return 0
+
+
+def _locked_change(settings: Settings, change: Callable[[StateStore], bool]) -> bool:
+    """One edit of the store under the apply lock (an apply in flight finishes first)."""
+    state = open_state(settings)
+    try:
+        lock = LockInfo.mine(_holder())
+        state.acquire(lock, IMPORT_LOCK_TIMEOUT)
+        try:
+            return change(state)
+        finally:
+            state.release(lock.lock_id)
+    finally:
+        state.close()
+
+
+def move(settings: Settings, old: str, new: str) -> int:
+    """`state mv OLD NEW`: the record (and acknowledgements) of OLD under NEW, for what no file
+    says (a file says `moved_from: OLD`, and the plan moves it)."""
+    check_id(old)
+    check_id(new)
+    if not _locked_change(settings, lambda state: state.move(old, new)):
+        raise FatalError(f"campaign {old!r} is not managed in this state store")
+    click.echo(f"moved {old} -> {new} in the state store; the platform's campaign is unchanged")
+    return 0
+
+
+def remove(settings: Settings, campaign_id: str) -> int:
+    """`state rm ID`: the campaign is no longer managed; the platform's campaign is untouched."""
+    from campaign_gitops.errors import ValidationFailed
+    from campaign_gitops.loader import read_configured
+
+    check_id(campaign_id)
+
+    def forget(state: StateStore) -> bool:
+        if campaign_id not in state.managed():
+            return False
+        state.forget(campaign_id)
+        return True
+
+    if not _locked_change(settings, forget):
+        raise FatalError(f"campaign {campaign_id!r} is not managed in this state store")
+    click.echo(f"removed {campaign_id} from the state store; the platform's campaign is unchanged")
+    try:
+        desired = read_configured(settings)
+    except ValidationFailed:
+        return 0
+    if campaign_id in desired.campaigns:
+        file = desired.campaigns[campaign_id].source.file
+        click.echo(
+            f"note: {file} still has the id {campaign_id}: the next plan adopts its live "
+            "campaign again (remove or rename the file to stop managing it)"
+        )
     return 0

@@ -11,11 +11,11 @@ from campaign_gitops.loader import read_configured
 
 def validate(settings: Settings, fmt: str) -> int:
     try:
-        desired = read_configured(settings)
+        desired = read_configured(settings, models=False)  # counted, not kept
     except ValidationFailed as exc:
         click.echo(render_problems(exc.problems, fmt), err=fmt == "text")
         return 1
-    counts = {"campaigns": len(desired.campaigns), "labels": len(desired.labels)}
+    counts = {"campaigns": desired.valid_campaigns, "labels": len(desired.labels)}
     if fmt == "json":
         click.echo(json.dumps({"problems": [], **counts}, indent=2))
     elif fmt == "text":

@@ -64,6 +64,11 @@ class CampaignBase(Strict):
     labels: list[LabelName] = Field(default_factory=list)
     state: DesiredState = Field("active", description="Desired intent: draft, active or stopped")
     archived: bool = False
+    moved_from: Identifier | None = Field(
+        None,
+        description="The id this campaign had before its file was renamed: the live campaign "
+        "and its record follow the new id, nothing is created or forgotten",
+    )
     on_locked_change: Literal["block", "replace"] = Field(
         "block", description="A change the live status forbids: block it, or stop + clone"
     )

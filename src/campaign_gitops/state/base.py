@@ -1,5 +1,5 @@
 """The state store: which platform campaign each id maps to, what was last applied (for drift),
-who applied it, the apply journal, and the lock."""
+who applied it, the apply journal, and the locks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +16,81 @@ from campaign_gitops.errors import FatalError
 
 
 class LockHeld(FatalError):
-    def __init__(self, holder: LockInfo):
-        super().__init__(
-            f"the state is locked by {holder.holder} on {holder.host} (pid {holder.pid}) since "
-            f"{holder.started_at}; lock id {holder.lock_id}. If that apply is gone, run "
-            f"`campaign-gitops state unlock {holder.lock_id}`"
-        )
+    """Another apply holds what this one needs: the whole state (`names` empty), or the named
+    campaigns and labels; `others` are further holders of some of them."""
+
+    def __init__(
+        self,
+        holder: LockInfo,
+        names: Iterable[str] = (),
+        others: Iterable[tuple[LockInfo, tuple[str, ...]]] = (),
+    ):
+        held = [(holder, tuple(names)), *others]
+        super().__init__("; ".join(_held_by(info, what) for info, what in held))
         self.info = holder
+        self.names = held[0][1]
+        self.holders = held
+
+
+def _held_by(holder: LockInfo, names: tuple[str, ...]) -> str:
+    listed = ", ".join(shown_lock(n) for n in names)
+    what = (
+        f"{listed} {'is' if len(names) == 1 else 'are'} locked" if names else "the state is locked"
+    )
+    return (
+        f"{what} by {holder.holder} on {holder.host} (pid {holder.pid}) since "
+        f"{holder.started_at}; lock id {holder.lock_id}. If that apply is gone, run "
+        f"`campaign-gitops state unlock {holder.lock_id}`"
+    )
+
+
+def campaign_lock(campaign_id: str) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def label_lock(name: str) -> str:
+    return f"label:{name}"
+
+
+def shown_lock(name: str) -> str:
+    """`campaign:spring-sale` as `campaign spring-sale`, for messages."""
+    kind, _, key = name.partition(":")
+    return f"{kind} {key}" if key else name
+
+
+@dataclass(frozen=True)
+class LockSet:
+    """What an apply locks: campaigns and labels by name (`campaign_lock`, `label_lock`), each
+    exclusively (it changes them) or shared (it uses them: a label its campaigns name); or, with
+    `store`, the whole state store exclusively (the names are then what it means to change)."""
+
+    exclusive: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
+    store: bool = False
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.exclusive | self.shared
+
+    def modes(self) -> dict[str, bool]:
+        """Each name -> exclusive?, in the order locks are taken (by name)."""
+        return {name: name in self.exclusive for name in sorted(self.names)}
+
+    def covers(self, other: LockSet) -> bool:
+        """Whether holding this lets `other`'s holder do its work."""
+        if self.store:
+            return True
+        return not other.store and other.exclusive <= self.exclusive and other.names <= self.names
+
+    def __or__(self, other: LockSet) -> LockSet:
+        exclusive = self.exclusive | other.exclusive
+        return LockSet(
+            exclusive, (self.shared | other.shared) - exclusive, self.store or other.store
+        )
+
+    def whole(self) -> LockSet:
+        """The whole store, for the same work."""
+        return LockSet(self.exclusive, self.shared, store=True)
 
 
 @dataclass(frozen=True)
@@ -59,6 +127,9 @@ class Managed:
     author: str | None = None  # of the commit
     merged_by: str | None = None  # who merged the pull request
     approvers: tuple[str, ...] = ()  # whose approvals counted
+    # the files the apply read (campaigns, labels, config) that were not as in `commit`: ()
+    # clean; None not known (no git checkout, or recorded before schema 5)
+    dirty: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +185,15 @@ class JournalEntry:
 
 class StateStore(ABC):
     @abstractmethod
-    def managed(self, history: bool = False) -> dict[str, Managed]:
-        """Every managed campaign; its apply history only when asked (planning needs none)."""
+    def managed(
+        self, history: bool = False, ids: Collection[str] | None = None
+    ) -> dict[str, Managed]:
+        """Every managed campaign, or those of `ids` (a partial plan's); its apply history only
+        when asked (planning needs none)."""
+
+    def managed_ids(self) -> list[str]:
+        """The ids of every managed campaign (an id glob's candidates)."""
+        return list(self.managed())
 
     @abstractmethod
     def labels(self) -> dict[str, str | None]:
@@ -126,6 +204,11 @@ class StateStore(ABC):
 
     @abstractmethod
     def forget(self, campaign_id: str) -> None: ...
+
+    @abstractmethod
+    def move(self, old: str, new: str) -> bool:
+        """The record of `old` (and its acknowledgements) now under `new`; False when `old` is
+        not managed. FatalError when `new` is."""
 
     @abstractmethod
     def acknowledge(self, ack: Ack, managed: Managed) -> None:
@@ -155,12 +238,26 @@ class StateStore(ABC):
     def finish(self, apply_id: str) -> None: ...
 
     @abstractmethod
-    def unfinished(self) -> str | None:
-        """The id of an apply that started and never finished (it crashed), if any."""
+    def unfinished(self, within: Collection[str] | None = None) -> str | None:
+        """The newest apply that started, never finished and is not running (its lock is gone:
+        it crashed), if any; with `within` (lock names), only one that locked any of them. An
+        apply of a lock this store holds, or that another live apply holds, is running."""
+
+    @abstractmethod
+    def settle(self, apply_id: str, covered: Collection[str] | None) -> None:
+        """An interrupted apply is over for what a later apply `covered` (lock names it planned
+        and applied again; None: everything): it is finished when nothing it locked is left."""
 
     @abstractmethod
     def acquire(self, info: LockInfo, timeout: float) -> None:
-        """Take the lock, waiting up to `timeout` seconds; LockHeld names the holder."""
+        """Take the whole store's lock, waiting up to `timeout` seconds; LockHeld names the
+        holder."""
+
+    @abstractmethod
+    def acquire_set(self, info: LockInfo, locks: LockSet, timeout: float) -> None:
+        """Take the locks of `locks` (in name order, after the store's in shared mode), waiting
+        up to `timeout` seconds in all; LockHeld names the holders and what they hold. A store
+        without named locks (SQLite) takes the whole store."""
 
     @abstractmethod
     def release(self, lock_id: str) -> None: ...

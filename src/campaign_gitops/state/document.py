@@ -38,6 +38,7 @@ class ManagedItem(_Item):
     author: str | None = None
     merged_by: str | None = None
     approvers: list[str] = []
+    dirty: list[str] | None = None  # schema 5: files not as committed; None: not known
     history: list[dict[str, Any]] = []
 
 
@@ -133,6 +134,7 @@ def managed_item(m: Managed) -> dict[str, Any]:
         "author": m.author,
         "merged_by": m.merged_by,
         "approvers": list(m.approvers),
+        "dirty": None if m.dirty is None else list(m.dirty),
         "history": list(m.history),
     }
 

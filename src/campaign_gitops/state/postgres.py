@@ -1,8 +1,16 @@
-"""The PostgreSQL state store for teams: the lock is a session advisory lock, so it dies with
-the connection of an apply that is killed; a row beside it names the holder."""
+"""The PostgreSQL state store for teams. Its locks are session advisory locks, so they die with
+the connection of an apply that is killed; a row beside them names the holder and what it holds.
+
+An apply locks the campaigns and labels it changes (`pg_advisory_lock(NAMED_KEY,
+hashtext(name))`, a label its campaigns use in shared mode) after taking the store's lock
+(`LOCK_KEY`) in shared mode; whatever needs the whole store (a state import, an ack, an apply of
+main's merged pull requests, a label rename) takes the store's lock exclusively. Locks are taken
+in one order (the store's, then by key), so two applies never wait for each other in a circle;
+the server does the waiting, bounded by `lock_timeout` and `statement_timeout`."""
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -12,16 +20,47 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from campaign_gitops import redact
 from campaign_gitops.config import STATE_ENV
 from campaign_gitops.errors import FatalError
-from campaign_gitops.state.base import LockHeld, LockInfo
+from campaign_gitops.state.base import LockHeld, LockInfo, LockSet
 from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
 
-LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # one advisory lock per database
+LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # the whole store (one per database)
+NAMED_KEY = zlib.crc32(b"campaign-gitops named locks") & 0x7FFFFFFF  # (NAMED_KEY, hashtext(name))
+WAITED = (errors.LockNotAvailable, errors.QueryCanceled, errors.DeadlockDetected)
+_HERE = "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+_STORE = f"l.locktype = 'advisory' AND {_HERE} AND l.objsubid = 1 AND l.objid::bigint = {LOCK_KEY}"
+_NAMED = f"l.locktype = 'advisory' AND {_HERE} AND l.objsubid = 2 AND l.classid = {NAMED_KEY}"
+# the sessions holding the store's lock: every running apply (and ack, import) is one of them
+STORE_HOLDERS = f"SELECT l.pid FROM pg_locks l WHERE {_STORE} AND l.granted"
+ORDERED_KEYS = (
+    "SELECT k, bool_or(x) FROM (SELECT hashtext(n) AS k, x FROM unnest(%s::text[], %s::bool[]) "
+    "AS t(n, x)) s GROUP BY k ORDER BY k"
+)
+LOCK_KEYS = (
+    f"SELECT count(*) FROM (SELECT CASE WHEN x THEN pg_advisory_lock({NAMED_KEY}, k) "
+    f"ELSE pg_advisory_lock_shared({NAMED_KEY}, k) END FROM unnest(%s::int4[], %s::bool[]) "
+    "WITH ORDINALITY AS t(k, x, i) ORDER BY i) s"
+)
+UNLOCK_KEYS = (
+    f"SELECT count(*) FROM (SELECT CASE WHEN x THEN pg_advisory_unlock({NAMED_KEY}, k) "
+    f"ELSE pg_advisory_unlock_shared({NAMED_KEY}, k) END FROM unnest(%s::int4[], %s::bool[]) "
+    "AS t(k, x)) s"
+)
+# who holds, in a mode that conflicts, the names asked for (exclusively: x), other than us
+NAMED_HOLDERS = (
+    f"SELECT l.pid, t.n FROM unnest(%s::text[], %s::bool[]) AS t(n, x) JOIN pg_locks l ON {_NAMED} "
+    "AND l.objid::bigint = (hashtext(t.n)::bigint & 4294967295) AND l.granted "
+    "AND l.pid <> pg_backend_pid() AND (t.x OR l.mode = 'ExclusiveLock') ORDER BY t.n"
+)
+MY_KEYS = (
+    f"SELECT l.objid::bigint, l.mode FROM pg_locks l WHERE {_NAMED} AND l.pid = pg_backend_pid()"
+)
 
 
 def redacted(conninfo: str) -> str:
@@ -90,6 +129,8 @@ class PostgresState(SqlState):
         """`export_dir`: where an export is written before a migration (default:
         .campaign-gitops in the working folder)."""
         self.export_dir = export_dir
+        self._held = {}
+        self._keys: dict[str, tuple[bool, list[tuple[int, bool]]]] = {}  # store exclusive?, keys
         _parsed(url)
         where = redacted(url)
         try:
@@ -139,42 +180,134 @@ class PostgresState(SqlState):
         folder = self.export_dir or Path.cwd() / ".campaign-gitops"
         return stamped(folder, f"postgres-{self.db.info.dbname}", version)
 
-    def _try_lock(self) -> bool:
-        row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-        return bool(row and row[0])
-
-    def acquire(self, info: LockInfo, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not self._try_lock():
-            if time.monotonic() >= deadline:
-                holder = self._holder() or LockInfo("unknown", "unknown", "unknown", 0, "unknown")
-                raise LockHeld(holder)
-            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-        with self._tx():
-            self._write_lock(info, self._session())
-
     def _session(self) -> int | None:
         row = self.db.execute("SELECT pg_backend_pid()").fetchone()
         return int(row[0]) if row else None
 
+    def acquire(self, info: LockInfo, timeout: float) -> None:
+        self.acquire_set(info, LockSet(store=True), timeout)
+
+    def acquire_set(self, info: LockInfo, locks: LockSet, timeout: float) -> None:
+        if info.lock_id in self._held:
+            raise ValueError(f"lock {info.lock_id} is already held")
+        names = [] if locks.store else list(locks.modes().items())
+        keys: list[tuple[int, bool]] = []
+        if names:
+            keys = [
+                (int(k), bool(x))
+                for k, x in self._run(ORDERED_KEYS, ([n for n, _ in names], [x for _, x in names]))
+            ]
+        deadline = time.monotonic() + timeout
+        store_taken = False
+        try:
+            self._wait_until(deadline)
+            lock = "pg_advisory_lock" if locks.store else "pg_advisory_lock_shared"
+            self.db.execute(f"SELECT {lock}(%s)".encode(), (LOCK_KEY,))
+            store_taken = True
+            if keys:
+                self._wait_until(deadline)
+                self.db.execute(LOCK_KEYS.encode(), ([k for k, _ in keys], [x for _, x in keys]))
+        except WAITED:
+            self._wait_until(None)
+            self._unlock(locks.store, self._taken_now() if store_taken else None)
+            raise self._contention(locks, names) from None
+        self._wait_until(None)
+        self._keys[info.lock_id] = (locks.store, keys)
+        try:
+            with self._tx():
+                self._run(
+                    f"DELETE FROM locks WHERE session IS NULL OR session NOT IN ({STORE_HOLDERS})"
+                )
+                self._write_lock(info, self._session(), locks)
+        except BaseException:
+            self._held.pop(info.lock_id, None)
+            self._unlock(*self._keys.pop(info.lock_id))
+            raise
+
+    def _wait_until(self, deadline: float | None) -> None:
+        """How long the server waits for a lock (and for the statement taking several):
+        what is left until `deadline`; None: the session's defaults again."""
+        if deadline is None:
+            self.db.execute("RESET lock_timeout")
+            self.db.execute("RESET statement_timeout")
+            return
+        left = f"{max(1, int((deadline - time.monotonic()) * 1000))}ms"
+        self.db.execute(
+            "SELECT set_config('lock_timeout', %s, false), "
+            "set_config('statement_timeout', %s, false)",
+            (left, left),
+        )
+
+    def _taken_now(self) -> list[tuple[int, bool]]:
+        """The named locks this session holds that no lock id of it accounts for: those a
+        statement took before it timed out."""
+        accounted = {key for _, keys in self._keys.values() for key, _ in keys}
+        taken = []
+        for objid, mode in self._run(MY_KEYS):
+            key = int(objid) - (1 << 32) if int(objid) >= 1 << 31 else int(objid)
+            if key not in accounted:
+                taken.append((key, mode == "ExclusiveLock"))
+        return taken
+
+    def _unlock(self, store: bool, keys: list[tuple[int, bool]] | None) -> None:
+        """Release named locks, then the store's (None: the store's was not taken either)."""
+        if keys is None:
+            return
+        if keys:
+            self.db.execute(UNLOCK_KEYS.encode(), ([k for k, _ in keys], [x for _, x in keys]))
+        unlock = "pg_advisory_unlock" if store else "pg_advisory_unlock_shared"
+        self.db.execute(f"SELECT {unlock}(%s)".encode(), (LOCK_KEY,))
+
+    def _contention(self, locks: LockSet, names: list[tuple[str, bool]]) -> LockHeld:
+        """Who holds what this apply waited for: the named locks' holders, or the store's."""
+        held: dict[int, list[str]] = {}
+        if names:
+            wanted = ([n for n, _ in names], [x for _, x in names])
+            for pid, name in self._run(NAMED_HOLDERS, wanted):
+                held.setdefault(int(pid), []).append(str(name))
+        if not held:
+            mode = "" if locks.store else " AND l.mode = 'ExclusiveLock'"
+            rows = self._run(f"{STORE_HOLDERS}{mode} AND l.pid <> pg_backend_pid()")
+            held = {int(pid): [] for (pid,) in rows}
+        rows = self._run("SELECT session, scope FROM locks WHERE session = ANY(%s)", (list(held),))
+        scopes = {int(pid): scope for pid, scope in rows}
+        holders: list[tuple[LockInfo, tuple[str, ...]]] = []
+        infos = {session: info for info, session in self._holders()}
+        for pid, what in sorted(held.items()):
+            info = infos.get(pid) or LockInfo("unknown", f"backend {pid}", "unknown", 0, "unknown")
+            if not what and scopes.get(pid):  # a store-wide wait on a holder of named locks
+                what = list(json.loads(scopes[pid]))
+            holders.append((info, tuple(what)))
+        if not holders:
+            return LockHeld(LockInfo("unknown", "another apply (gone since)", "unknown", 0, "?"))
+        (first, first_names), *others = holders
+        return LockHeld(first, first_names, others)
+
+    def _live_locks(self) -> set[str]:
+        rows = self._run(f"SELECT lock_id FROM locks WHERE session IN ({STORE_HOLDERS})")
+        return {str(row[0]) for row in rows} | set(self._held)
+
     def release(self, lock_id: str) -> None:
         with self._tx():
-            self._run("DELETE FROM lock WHERE lock_id = ?", (lock_id,))
-        self.db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+            self._run("DELETE FROM locks WHERE lock_id = ?", (lock_id,))
+        self._held.pop(lock_id, None)
+        if lock_id in self._keys:
+            self._unlock(*self._keys.pop(lock_id))
 
     def unlock(self, lock_id: str) -> bool:
-        """End the holder's session, which frees its advisory lock (needs the right to
+        """End the holder's session, which frees its advisory locks (needs the right to
         terminate that session: the same role, or pg_signal_backend)."""
-        rows = self._run("SELECT session FROM lock WHERE lock_id = ?", (lock_id,))
+        rows = self._run("SELECT session FROM locks WHERE lock_id = ?", (lock_id,))
         if not rows:
             return False
         session = rows[0][0]
-        if session is not None and session == self._session():
-            self.db.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-        elif session is not None:
+        if lock_id in self._keys:
+            self.release(lock_id)
+            return True
+        if session is not None and session != self._session():
             self.db.execute("SELECT pg_terminate_backend(%s)", (session,))
         with self._tx():
-            self._run("DELETE FROM lock WHERE lock_id = ?", (lock_id,))
+            self._run("DELETE FROM locks WHERE lock_id = ?", (lock_id,))
         return True
 
     def close(self) -> None:

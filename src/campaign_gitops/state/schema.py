@@ -71,6 +71,27 @@ MIGRATIONS = (
             "CREATE INDEX acks_campaign ON acks (campaign_id)",
         ),
     ),
+    Migration(
+        4,
+        "locks per campaign and label on PostgreSQL: one row per holder, naming what it holds; "
+        "each apply in the journal names its lock and what it locked",
+        (
+            """CREATE TABLE locks (
+    lock_id TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL, session INTEGER, scope TEXT
+)""",
+            "INSERT INTO locks SELECT lock_id, holder, host, pid, started_at, session, NULL "
+            "FROM lock",
+            "DROP TABLE lock",
+            "ALTER TABLE applies ADD COLUMN lock_id TEXT",
+            "ALTER TABLE applies ADD COLUMN scope TEXT",
+        ),
+    ),
+    Migration(
+        5,
+        "the audit trail: which files an apply read were not as in its commit (a dirty tree)",
+        ("ALTER TABLE managed ADD COLUMN dirty TEXT",),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 VERSION_TABLE = "schema_version"

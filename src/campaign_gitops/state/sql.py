@@ -1,5 +1,6 @@
 """The state store's SQL, shared by SQLite and PostgreSQL; each dialect brings its connection,
-its transactions, its lock and where an export made before a migration goes."""
+its transactions, its locks and where an export made before a migration goes. The rows of the
+`locks` table name who holds what (the locks themselves are the dialect's)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 import click
 import orjson
 
+from campaign_gitops.errors import FatalError
 from campaign_gitops.state import document
 from campaign_gitops.state.base import (
     OUTCOMES,
@@ -25,6 +27,7 @@ from campaign_gitops.state.base import (
     Cursor,
     JournalEntry,
     LockInfo,
+    LockSet,
     Managed,
     StateStore,
 )
@@ -40,9 +43,10 @@ from campaign_gitops.state.schema import (
 
 log = logging.getLogger(__name__)
 HISTORY_KEPT = 50
+IDS_A_QUERY = 500  # bound parameters a statement (SQLite allows 999 in old builds)
 MANAGED_COLUMNS = (
     "id, platform_id, spec, applied_at, applied_by, commit_sha, pull_request, history, author, "
-    "merged_by, approvers"
+    "merged_by, approvers, dirty"
 )
 APPLIED_COLUMNS = "commit_sha, pull_request, outcome, recorded_at, recorded_by, detail"
 ACK_COLUMNS = (
@@ -57,6 +61,7 @@ def _now() -> str:
 class SqlState(StateStore):
     PARAM = "?"
     SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    _held: dict[str, LockSet]  # lock id -> what this connection holds under it, oldest first
 
     @abstractmethod
     def _tx(self) -> AbstractContextManager[Any]: ...
@@ -89,6 +94,10 @@ class SqlState(StateStore):
     @abstractmethod
     def _export_path(self, version: int) -> Path:
         """Where the export written before migrating a store at `version` goes."""
+
+    @abstractmethod
+    def _live_locks(self) -> set[str]:
+        """The ids of the locks some running process (this one included) holds."""
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -141,11 +150,28 @@ class SqlState(StateStore):
 
     # -- campaigns and labels -------------------------------------------------------------
 
-    def managed(self, history: bool = False) -> dict[str, Managed]:
-        return self._managed(history, LATEST)
+    def managed(
+        self, history: bool = False, ids: Collection[str] | None = None
+    ) -> dict[str, Managed]:
+        if ids is None:
+            return self._managed(history, LATEST)
+        found: dict[str, Managed] = {}
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), IDS_A_QUERY):
+            chunk = wanted[start : start + IDS_A_QUERY]
+            where = f" WHERE id IN ({', '.join('?' * len(chunk))})"
+            found |= self._managed(history, LATEST, where, chunk)
+        return found
 
-    def _managed(self, history: bool, version: int) -> dict[str, Managed]:
+    def managed_ids(self) -> list[str]:
+        return [r[0] for r in self._run("SELECT id FROM managed")]
+
+    def _managed(
+        self, history: bool, version: int, where: str = "", params: Sequence[Any] = ()
+    ) -> dict[str, Managed]:
         columns = MANAGED_COLUMNS.replace("history", "history" if history else "'[]'")
+        if version < 5:
+            columns = columns.replace("dirty", "NULL")
         if version < 2:
             columns = columns.replace("merged_by, approvers", "NULL, NULL")
         if version < 1:
@@ -163,8 +189,9 @@ class SqlState(StateStore):
                 r[8],
                 r[9],
                 tuple(orjson.loads(r[10])) if r[10] else (),
+                None if r[11] is None else tuple(orjson.loads(r[11])),
             )
-            for r in self._run(f"SELECT {columns} FROM managed")
+            for r in self._run(f"SELECT {columns} FROM managed{where}", params)
         }
 
     def labels(self) -> dict[str, str | None]:
@@ -186,10 +213,11 @@ class SqlState(StateStore):
             managed.author,
             managed.merged_by,
             json.dumps(list(managed.approvers)),
+            None if managed.dirty is None else json.dumps(list(managed.dirty)),
         )
 
     def _insert_managed(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        self._many(f"INSERT INTO managed ({MANAGED_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
+        self._many(f"INSERT INTO managed ({MANAGED_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows)
 
     def record(self, managed: Managed) -> None:
         with self._tx():
@@ -205,6 +233,7 @@ class SqlState(StateStore):
             "merged_by": managed.merged_by,
             "approvers": list(managed.approvers),
             "platform_id": managed.platform_id,
+            "dirty": None if managed.dirty is None else list(managed.dirty),
         }
         if ack is not None:
             entry["acknowledged"] = list(ack.changes)
@@ -248,10 +277,26 @@ class SqlState(StateStore):
         with self._tx():
             self._run("DELETE FROM managed WHERE id = ?", (campaign_id,))
 
-    def record_label(self, name: str, description: str | None, previous: str | None = None) -> None:
+    def move(self, old: str, new: str) -> bool:
         with self._tx():
-            self._run("DELETE FROM managed_labels WHERE name IN (?, ?)", (name, previous or name))
-            self._run("INSERT INTO managed_labels VALUES (?, ?)", (name, description))
+            if not self._run("SELECT 1 FROM managed WHERE id = ?", (old,)):
+                return False
+            if self._run("SELECT 1 FROM managed WHERE id = ?", (new,)):
+                raise FatalError(f"the state store already manages a campaign {new!r}")
+            self._run("UPDATE managed SET id = ? WHERE id = ?", (new, old))
+            self._run("UPDATE acks SET campaign_id = ? WHERE campaign_id = ?", (new, old))
+        return True
+
+    def record_label(self, name: str, description: str | None, previous: str | None = None) -> None:
+        # an upsert: two applies may settle the same label at once (PostgreSQL)
+        with self._tx():
+            if previous and previous != name:
+                self._run("DELETE FROM managed_labels WHERE name = ?", (previous,))
+            self._run(
+                "INSERT INTO managed_labels (name, description) VALUES (?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET description = excluded.description",
+                (name, description),
+            )
 
     def forget_label(self, name: str) -> None:
         with self._tx():
@@ -260,10 +305,12 @@ class SqlState(StateStore):
     # -- the journal ----------------------------------------------------------------------
 
     def journal(self, entry: JournalEntry) -> None:
+        """The first entry of an apply records the lock it runs under and what that locks."""
         with self._tx():
             self._run(
-                "INSERT INTO applies VALUES (?, ?, 0) ON CONFLICT (apply_id) DO NOTHING",
-                (entry.apply_id, time.time_ns()),
+                "INSERT INTO applies (apply_id, started, finished, lock_id, scope) "
+                "VALUES (?, ?, 0, ?, ?) ON CONFLICT (apply_id) DO NOTHING",
+                (entry.apply_id, time.time_ns(), *self._scope()),
             )
             self._run(
                 "INSERT INTO journal (apply_id, step, change, status, detail, platform_id) "
@@ -290,16 +337,53 @@ class SqlState(StateStore):
     def finish(self, apply_id: str) -> None:
         with self._tx():
             self._run(
-                "INSERT INTO applies VALUES (?, ?, 1) "
+                "INSERT INTO applies (apply_id, started, finished) VALUES (?, ?, 1) "
                 "ON CONFLICT (apply_id) DO UPDATE SET finished = 1",
                 (apply_id, time.time_ns()),
             )
 
-    def unfinished(self) -> str | None:
+    def _scope(self) -> tuple[str | None, str | None]:
+        """The newest lock this connection holds, and the names of all it holds as JSON (None:
+        the whole store, or no lock at all)."""
+        if not self._held:
+            return None, None
+        lock_id = next(reversed(self._held))
+        if any(held.store and not held.names for held in self._held.values()):
+            return lock_id, None
+        names = frozenset().union(*(held.names for held in self._held.values()))
+        return lock_id, json.dumps(sorted(names))
+
+    def unfinished(self, within: Collection[str] | None = None) -> str | None:
         rows = self._run(
-            "SELECT apply_id FROM applies WHERE finished = 0 ORDER BY started DESC LIMIT 1"
+            "SELECT apply_id, lock_id, scope FROM applies WHERE finished = 0 ORDER BY started DESC"
         )
-        return rows[0][0] if rows else None
+        if not rows:
+            return None
+        running = self._live_locks()
+        wanted = None if within is None else set(within)
+        for apply_id, lock_id, scope in rows:
+            if lock_id is not None and lock_id in running:
+                continue
+            if wanted is None or scope is None or wanted & set(json.loads(scope)):
+                return str(apply_id)
+        return None
+
+    def settle(self, apply_id: str, covered: Collection[str] | None) -> None:
+        with self._tx():
+            rows = self._run("SELECT scope FROM applies WHERE apply_id = ?", (apply_id,))
+            if not rows:
+                return
+            left: list[str] = []
+            if covered is not None:
+                if rows[0][0] is None:
+                    return  # an apply of the whole store is over once everything is planned
+                left = sorted(set(json.loads(rows[0][0])) - set(covered))
+            if left:
+                self._run(
+                    "UPDATE applies SET scope = ? WHERE apply_id = ?", (json.dumps(left), apply_id)
+                )
+            else:
+                self._run("UPDATE applies SET finished = 1 WHERE apply_id = ?", (apply_id,))
 
     # -- the apply cursor on main ---------------------------------------------------------
 
@@ -396,6 +480,7 @@ class SqlState(StateStore):
                         m.author,
                         m.merged_by,
                         tuple(m.approvers),
+                        None if m.dirty is None else tuple(m.dirty),
                     ),
                     m.history,
                 )
@@ -437,15 +522,23 @@ class SqlState(StateStore):
                 for a in parsed.acks
             )
 
-    # -- the lock's row -------------------------------------------------------------------
+    # -- the rows naming the locks' holders -----------------------------------------------
 
-    def _holder(self) -> LockInfo | None:
-        rows = self._run("SELECT lock_id, holder, host, pid, started_at FROM lock")
-        return LockInfo(*rows[0]) if rows else None
-
-    def _write_lock(self, info: LockInfo, session: int | None) -> None:
-        self._run("DELETE FROM lock")
-        self._run(
-            "INSERT INTO lock VALUES (1, ?, ?, ?, ?, ?, ?)",
-            (info.lock_id, info.holder, info.host, info.pid, info.started_at, session),
+    def _holders(self, where: str = "", params: Sequence[Any] = ()) -> list[tuple[LockInfo, Any]]:
+        """Each holder's row (of those `where` selects), with its session."""
+        rows = self._run(
+            f"SELECT lock_id, holder, host, pid, started_at, session FROM locks{where} "
+            "ORDER BY started_at, lock_id",
+            params,
         )
+        return [(LockInfo(*row[:5]), row[5]) for row in rows]
+
+    def _write_lock(self, info: LockInfo, session: int | None, locks: LockSet) -> None:
+        scope = None if locks.store and not locks.names else json.dumps(sorted(locks.names))
+        self._run("DELETE FROM locks WHERE lock_id = ?", (info.lock_id,))
+        self._run(
+            "INSERT INTO locks (lock_id, holder, host, pid, started_at, session, scope) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (info.lock_id, info.holder, info.host, info.pid, info.started_at, session, scope),
+        )
+        self._held[info.lock_id] = locks

@@ -1,5 +1,7 @@
 """The SQLite state store: one file beside the platform's; the lock is a row whose holder is
-checked for liveness, since a row outlives a killed process."""
+checked for liveness, since a row outlives a killed process. It has one lock, for the whole
+store: an apply that asks for campaigns' and labels' locks takes it (SQLite has one writer at a
+time anyway, and one file is one team's)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign_gitops.sqlite_util import STATE, connect, immediate
-from campaign_gitops.state.base import LockHeld, LockInfo
+from campaign_gitops.state.base import LockHeld, LockInfo, LockSet
 from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
 
@@ -36,6 +38,7 @@ class SqliteState(SqlState):
         # WAL with synchronous=NORMAL: a committed step survives the process being killed (-9);
         # only a power cut can lose the last steps, and the next plan reads the platform anyway
         self.path = path
+        self._held = {}
         self.db = connect(path, synchronous="NORMAL", kind=STATE)
         try:
             self._prepare()  # BEGIN IMMEDIATE keeps a second process out while it migrates
@@ -71,24 +74,34 @@ class SqliteState(SqlState):
         return stamped(self.path.parent, self.path.name, version)
 
     def acquire(self, info: LockInfo, timeout: float) -> None:
+        self.acquire_set(info, LockSet(store=True), timeout)
+
+    def acquire_set(self, info: LockInfo, locks: LockSet, timeout: float) -> None:
+        """The whole store, whatever `locks` names (recorded as what the apply changes)."""
         deadline = time.monotonic() + timeout
         while True:
             with self._tx():
-                holder = self._holder()
-                if holder is None or not _alive(holder):
-                    self._write_lock(info, None)
+                holders = [held for held, _ in self._holders() if _alive(held)]
+                if not holders:
+                    self._run("DELETE FROM locks")  # rows of dead processes
+                    self._write_lock(info, None, locks)
                     return
             if time.monotonic() >= deadline:
-                raise LockHeld(holder)
+                raise LockHeld(holders[0])
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def _live_locks(self) -> set[str]:
+        return {held.lock_id for held, _ in self._holders() if _alive(held)}
+
     def release(self, lock_id: str) -> None:
+        self._held.pop(lock_id, None)
         with self._tx():
-            self._run("DELETE FROM lock WHERE lock_id = ?", (lock_id,))
+            self._run("DELETE FROM locks WHERE lock_id = ?", (lock_id,))
 
     def unlock(self, lock_id: str) -> bool:
+        self._held.pop(lock_id, None)
         with self._tx():
-            return self.db.execute("DELETE FROM lock WHERE lock_id = ?", (lock_id,)).rowcount > 0
+            return self.db.execute("DELETE FROM locks WHERE lock_id = ?", (lock_id,)).rowcount > 0
 
     def close(self) -> None:
         self.db.close()

@@ -12,6 +12,7 @@ import click
 
 from campaign_gitops.acks import command as ack_command
 from campaign_gitops.ci import fence
+from campaign_gitops.diff import ABSENT
 from campaign_gitops.models.common import printable
 from campaign_gitops.plan import (
     APPROVAL,
@@ -20,6 +21,7 @@ from campaign_gitops.plan import (
     Change,
     Create,
     Drift,
+    LabelUpdate,
     Plan,
     Publish,
     Replace,
@@ -37,11 +39,15 @@ def use_colour(stream_is_tty: bool) -> bool:
 
 
 def _value(value: Any) -> str:
-    text = value if value == "<absent>" else json.dumps(value, default=str, ensure_ascii=False)
+    text = value if value == ABSENT else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
 
 
 def _detail(change: Change) -> str:
+    return _what(change) + clears_note(change)
+
+
+def _what(change: Change) -> str:
     reach = f"reach ≈ {change.reach:,}" if change.reach is not None else ""
     if isinstance(change, Create | Replace):
         state = "published" if change.publish else "as a draft"
@@ -49,6 +55,20 @@ def _detail(change: Change) -> str:
     if isinstance(change, Update):
         return f" [{', '.join(sorted(change.sections))}]" + (f" ({reach})" if reach else "")
     return ""
+
+
+CLEARS_SHOWN = 3
+
+
+def clears_note(change: Change) -> str:
+    """A field the platform has and the file omits is removed on the platform: said up front,
+    ` (clears description)`, never only as a `-> <absent>` among the field lines."""
+    paths = change.clears
+    if not paths:
+        return ""
+    more = len(paths) - CLEARS_SHOWN
+    shown = ", ".join(paths[:CLEARS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    return f" (clears {shown})"
 
 
 def _headline(plan: Plan) -> str:
@@ -64,6 +84,8 @@ def preamble(plan: Plan) -> list[str]:
     """What to know before reading the changes: where they would go, where live values come
     from, and what of a pull request does not apply to its own plan."""
     lines = list(plan.notices)
+    if plan.targets:
+        lines.append(partial_line(plan.targets))
     if plan.endpoint and plan.backend == "clevertap" and not _official(plan.endpoint):
         lines.append(f"endpoint: {plan.endpoint} (not a CleverTap host: base_url is set)")
     if not plan.refreshed:
@@ -72,6 +94,17 @@ def preamble(plan: Plan) -> list[str]:
             "specs; the apply on main refreshes and judges every change again"
         )
     return lines
+
+
+def partial_line(targets: list[str]) -> str:
+    """Terraform's warning for -target: what was planned is not all there is."""
+    shown = ", ".join(targets[:5]) + (
+        f", ... ({len(targets) - 5} more)" if len(targets) > 5 else ""
+    )
+    return (
+        f"partial plan: {len(targets)} target(s) ({shown}); other campaigns not planned. "
+        "Plan without --target to see every change"
+    )
 
 
 def _official(endpoint: str) -> bool:
@@ -138,6 +171,9 @@ def text(plan: Plan, colour: bool) -> str:
 
 
 def _field_lines(change: Change) -> list[str]:
+    if isinstance(change, LabelUpdate):
+        before, after = (ABSENT if v is None else v for v in (change.before, change.after))
+        return [f"description: {_value(before)} -> {_value(after)}"]
     return [
         f"{fc.path}: {_value(fc.before)} -> {_value(fc.after)}"
         for fc in getattr(change, "changes", ())
@@ -145,7 +181,14 @@ def _field_lines(change: Change) -> list[str]:
 
 
 def review_note(change: Change, plan: Plan) -> str:
-    return f"needs approval from {', '.join(plan.approvers)}: {'; '.join(change.review)}"
+    """Whose approval the change needs: the policy's approvers, and (approval.codeowners) one
+    owner of each of its files."""
+    who = [", ".join(plan.approvers)] if plan.approvers else []
+    who += [
+        f"an owner of {path} ({', '.join(listed)})"
+        for path, listed in plan.owners.get(change.key, {}).items()
+    ]
+    return f"needs approval from {' and '.join(who)}: {'; '.join(change.review)}"
 
 
 def _drift_line(d: Drift) -> str:
