@@ -4,20 +4,24 @@ Read lazily: `--help` and `init` never touch it."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from campaign_gitops import files
 from campaign_gitops.errors import ConfigError, FatalError, Problem, ValidationFailed, dotted
-from campaign_gitops.models.common import Strict
+from campaign_gitops.filters import CHOICES, unknown
+from campaign_gitops.models.common import Strict, fail
 from campaign_gitops.yamllimits import MIB
 
 CONFIG_FILE = "campaign-gitops.toml"
@@ -28,6 +32,7 @@ NO_WORKFLOW = (
     "has none (its API cannot send a campaign for approval): without an approved pull request, "
     "apply refuses instead"
 )
+NO_WORKFLOW_CODE = "config-no-approval-workflow"
 Region = Literal["eu1", "in1", "sg1", "us1", "aps3", "mec1"]
 HOSTS = {"eu1": "api.clevertap.com", "in1": "in1.api.clevertap.com",
          "sg1": "sg1.api.clevertap.com", "us1": "us1.api.clevertap.com",
@@ -75,27 +80,46 @@ class ClevertapConfig(Strict):
             return None
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"base_url {url!r} is not an http(s) URL")
+            raise fail("config-bad-url", "base_url {url} is not an http(s) URL", url=repr(url))
         if parts.username or parts.password:
-            raise ValueError("base_url must not carry credentials")
+            raise fail("config-url-credentials", "base_url must not carry credentials")
         if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(
-                f"base_url {url!r} sends the passcode in clear text: use https "
-                "(plain http is allowed only to a loopback address, for test servers)"
+            raise fail(
+                "config-insecure-url",
+                "base_url {url} sends the passcode in clear text: use https "
+                "(plain http is allowed only to a loopback address, for test servers)",
+                url=repr(url),
             )
         return url
+
+
+def _choices(key: str) -> Any:
+    """A filter field whose values are one of a fixed set: the schema names them (editors offer
+    them), and `_known_values` refuses the others."""
+    items: dict[str, Any] = {"type": "string", "enum": list(CHOICES[key])}
+    return Field(default_factory=list, json_schema_extra={"items": items})
 
 
 class SavedFilter(Strict):
     """A saved `list` filter (the dashboard's "Save Filter")."""
 
-    channel: list[str] = Field(default_factory=list)
-    type: list[str] = Field(default_factory=list)
-    status: list[str] = Field(default_factory=list)
+    channel: list[str] = _choices("channel")
+    type: list[str] = _choices("type")
+    status: list[str] = _choices("status")
     created_by: list[str] = Field(default_factory=list)
     label: list[str] = Field(default_factory=list)
-    delivery: list[str] = Field(default_factory=list)
+    delivery: list[str] = _choices("delivery")
     archived: Literal["exclude", "only", "include"] = "exclude"
+
+    @field_validator("channel", "type", "status", "delivery")
+    @classmethod
+    def _known_values(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        """A value no campaign can have would make the filter match nothing, silently."""
+        field = str(info.field_name)
+        why = unknown(values, CHOICES[field], f"a {field}")
+        if why is not None:
+            raise fail("config-not-one-of", "{why}", why=why)
+        return values
 
 
 ApprovalTrigger = Literal[
@@ -184,7 +208,7 @@ class RawConfig(Strict):
     @classmethod
     def _workflow_needs_a_backend_with_one(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("backend") == "clevertap":
-            raise ValueError(NO_WORKFLOW)
+            raise fail(NO_WORKFLOW_CODE, NO_WORKFLOW)
         return value
 
 
@@ -235,7 +259,13 @@ class Settings:
         try:
             _approval_workflow(raw)
         except ValueError as exc:
-            raise ConfigError(f"environment {name!r}: {exc}") from None
+            # at the environment's key that makes the pair: its backend, or its workflow flag
+            key = "backend" if "backend" in override else "creator_approver"
+            where = ("environments", name, key) if key in override else key
+            message = f"environment {name!r}: {exc}"
+            raise ValidationFailed(
+                config_problems(self.config_file, [(where, message)], NO_WORKFLOW_CODE)
+            ) from None
         return Settings(self.root, self.config_file, raw, name)
 
     @property
@@ -372,6 +402,12 @@ def _toml_position(text: str, table: str, loc: tuple[str | int, ...]) -> tuple[i
 def load_settings(start: Path, config_file: Path | None = None) -> Settings:
     if config_file is None:
         root, config_file = find_config(start.resolve())
+    elif not config_file.is_file():
+        where = "" if config_file.is_absolute() else f" (looked in {Path.cwd()})"
+        raise ConfigError(
+            f"--config {config_file}: no such file{where}; name a {CONFIG_FILE}, or a "
+            f"pyproject.toml with a [{TABLE}] table"
+        )
     else:
         root = config_file.resolve().parent
     if config_file is None:
@@ -389,7 +425,8 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
 
 def parse_config(name: str, text: str) -> RawConfig:
     """The raw config from a file's text; `name` (campaign-gitops.toml or pyproject.toml) says
-    where the table is, and like every problem path it is relative to the repository root."""
+    where the table is, and like every problem path it is relative to the repository root.
+    Types are strict (TOML has them): `"no"` is not a boolean, `"3"` not a number."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -400,13 +437,123 @@ def parse_config(name: str, text: str) -> RawConfig:
         line, col = (int(found[1]), int(found[2])) if found else end
         raise ValidationFailed([Problem(name, line, col, "", str(exc), "toml-syntax")]) from exc
     table = TABLE if Path(name).name == "pyproject.toml" else ""
-    section = document.get("tool", {}).get("campaign-gitops", {}) if table else document
+    section: object = document
+    if table:
+        tool = document.get("tool", {})
+        section = tool.get("campaign-gitops", {}) if isinstance(tool, dict) else {}
+    if not isinstance(section, dict):
+        line, col = _toml_position(text, "", ("tool", "campaign-gitops"))
+        message = f"[{table}] must be a table, not {_toml_type(section)}"
+        raise ValidationFailed([Problem(name, line, col, table, message, "config-wrong-type")])
     try:
-        return RawConfig.model_validate(section)
+        return RawConfig.model_validate(section, strict=True)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             line, col = _toml_position(text, table, err["loc"])
-            path = dotted(err["loc"])
-            problems.append(Problem(name, line, col, path, err["msg"], f"config-{err['type']}"))
+            message, code = _explain(err)
+            problems.append(Problem(name, line, col, dotted(err["loc"]), message, code))
         raise ValidationFailed(problems) from exc
+
+
+# pydantic's error types, in the tool's own codes (custom errors carry theirs: config-...)
+_CODES = {
+    "extra_forbidden": "config-unknown-key",
+    "missing": "config-required",
+    "literal_error": "config-not-one-of",
+    "greater_than": "config-out-of-range",
+    "greater_than_equal": "config-out-of-range",
+    "less_than": "config-out-of-range",
+    "less_than_equal": "config-out-of-range",
+    "string_too_short": "config-too-short",
+    "too_short": "config-too-short",
+}
+_EXPECTED = {
+    "bool_type": (bool, "a boolean (true or false)"),
+    "int_type": (int, "an integer"),
+    "float_type": (float, "a number"),
+    "string_type": (str, "a string"),
+    "list_type": (list, "an array"),
+    "dict_type": (dict, "a table"),
+    "model_type": (dict, "a table"),
+}
+
+
+def _toml_type(value: object) -> str:
+    kinds = [(bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+             (list, "an array"), (dict, "a table")]  # fmt: skip
+    return next((name for kind, name in kinds if isinstance(value, kind)), "a date or time")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    return repr(value)
+
+
+def _lax(kind: type, value: object) -> object | None:
+    """What the value would have been read as before types were strict (the fix to suggest)."""
+    if kind is list and isinstance(value, str | int | float | bool):
+        return [value]
+    if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if kind in (bool, int, float):
+        try:
+            return TypeAdapter(kind).validate_python(value)
+        except ValidationError:
+            return None
+    return None
+
+
+def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed where `loc` (a key's path) is."""
+    model: type[Strict] = RawConfig
+    parts = list(loc[:-1])
+    while parts:
+        part = parts.pop(0)
+        if model is RawConfig and part in ("filters", "environments"):
+            model = SavedFilter if part == "filters" else EnvironmentConfig
+            parts = parts[1:]  # the filter's or environment's name
+        elif part == "clevertap":
+            model = ClevertapConfig
+        elif part == "approval":
+            model = ApprovalPolicy
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def _explain(err: ErrorDetails) -> tuple[str, str]:
+    """(message, code) for one of pydantic's errors, in the config's terms: a key, a TOML type,
+    and how to write a value the model refuses but once read."""
+    kind, loc, value = err["type"], err["loc"], err.get("input")
+    key = str(loc[-1]) if loc else ""
+    if kind in _EXPECTED:
+        wanted, expected = _EXPECTED[kind]
+        message = f"{_toml_value(value)} is {_toml_type(value)}; {key} must be {expected}"
+        fixed = _lax(wanted, value)
+        if fixed is not None and isinstance(loc[-1], str):
+            message += f": write {key} = {_toml_value(fixed)}"
+        return message, "config-wrong-type"
+    if kind == "extra_forbidden":
+        known = _known_keys(loc)
+        near = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        if known and not near:
+            hint = f" (keys here: {', '.join(known)})"
+        return f"unknown key {key!r}{hint}", _CODES[kind]
+    if kind == "missing":
+        return f"required key {key!r} is missing", _CODES[kind]
+    if kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return f"{_toml_value(value)} is not one of {expected}", _CODES[kind]
+    message = err["msg"].removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        message = message.replace("Input", _toml_value(value), 1)
+    if kind in _CODES:
+        return message, _CODES[kind]
+    return message, kind if kind.startswith("config-") else "config-invalid"

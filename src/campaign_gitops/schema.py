@@ -23,6 +23,14 @@ class _Generator(GenerateJsonSchema):
         # keeps errors exact ("is not of type string" rather than "matches no branch").
         return self.generate_inner(schema["schema"])
 
+    def default_schema(self, schema: Any) -> Any:
+        # A field left out is None; null is no value a file may hold (the schema above refuses
+        # it), so `"default": null` would be a default the tool rejects: left out instead.
+        json_schema = super().default_schema(schema)
+        if isinstance(json_schema, dict) and json_schema.get("default", ...) is None:
+            del json_schema["default"]
+        return json_schema
+
     def normalize_name(self, name: str) -> str:
         # What[PushContent] -> PushWhat: readable names in editors' hovers
         match = re.fullmatch(r"(\w+)\[(\w+?)Content\]", name)

@@ -188,6 +188,8 @@ class Workspace:
         annotate(plan, policy, newest(live.campaigns), estimate, self._owned())
         if wants_reach and estimate is not None:
             plan.changes = [with_reach(c, plan.specs.get(c.key), estimate) for c in plan.changes]
+            hint = backend.reach_hint() if any(c.reach is not None for c in plan.changes) else None
+            plan.notices += [hint] if hint else []
         plan.commit = self.commit
         plan.env = self.settings.env
         plan.backend = backend.name

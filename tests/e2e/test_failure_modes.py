@@ -276,7 +276,7 @@ CASES = [
         "config file missing",
         missing_config_file,
         1,
-        ("error: cannot read the config file", "nope.toml: No such file or directory"),
+        ("error: --config ", "nope.toml: no such file"),
     ),
     Case(
         "config names a missing folder",

@@ -94,8 +94,8 @@ def test_control_characters_fail_validate_with_their_place_and_print_no_command(
     )
     (repo / "campaigns" / "x\n::error::y.yaml").write_text("id: y\n")
     result = run("validate", cwd=repo, env=LOCAL)
-    assert result.returncode == 1 and result.stdout == ""
-    problems = [line for line in result.stderr.splitlines() if "[control-character]" in line]
+    assert result.returncode == 1 and result.stderr == ""  # the report is on stdout
+    problems = [line for line in result.stdout.splitlines() if "[control-character]" in line]
     assert problems == [
         "campaigns/hostile.yaml:10:7: what.content.key_values.k\\n```\\n::error::boom: key "
         "'k\\n```\\n::error::boom' holds the control character U+000A; a key is one line of "
@@ -105,13 +105,15 @@ def test_control_characters_fail_validate_with_their_place_and_print_no_command(
         f"{at}.name: 'Promo\\n::warning::x' holds the control character U+000A; this field "
         "is one line of text [control-character]",
     ]
-    assert not [line for line in result.stderr.splitlines() if line.lstrip().startswith("::")]
+    assert not [line for line in result.stdout.splitlines() if line.lstrip().startswith("::")]
     # a quoted label name holds `##[add-mask]`, which the runner takes anywhere in a line
-    assert acted_on(result.stderr)
+    assert acted_on(result.stdout)
     guarded = run("validate", cwd=repo, env=ACTIONS)
-    assert guarded.returncode == 1 and problems[0] in guarded.stderr.splitlines()
-    assert acted_on(guarded.stderr) == [] and "# #[add-mask]Promo" in guarded.stderr
-    assert acted_on(guarded.stdout) == guarded.stdout.splitlines()  # the stop and resume only
+    lines = guarded.stdout.splitlines()
+    assert guarded.returncode == 1 and problems[0] in lines
+    assert "##[add-mask]Promo" in guarded.stdout  # inert: commands are stopped
+    assert acted_on(guarded.stdout) == [lines[0], lines[-1]]  # the stop and resume only
+    assert acted_on(guarded.stderr) == []
     # annotations are ours: one line each, data escaped, and they run even in Actions
     github = run("validate", "--format", "github", cwd=repo, env=ACTIONS)
     assert github.returncode == 1

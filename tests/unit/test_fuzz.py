@@ -53,7 +53,8 @@ state = "postgresql://cg@db.internal/state"
 account_id = "W9R-486-4W5Z"
 region = "in1"
 """
-CODE = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")  # config codes keep pydantic's names
+CODE = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
+CONFIG_CODE = re.compile(r"(config|toml)(-[a-z0-9]+)+")  # the tool's own codes, kebab-case
 PROFILES = {"suite": 1, "long": 50}
 SCALE = PROFILES[os.environ.get("CAMPAIGN_GITOPS_FUZZ", "suite")]
 SEEN: Counter[str] = Counter()  # documents tried, by test (printed with -s)
@@ -264,6 +265,8 @@ def test_mutated_config(data: bytes, name: str) -> None:
         parse_config(name, text)
     except ValidationFailed as exc:
         _located(exc.problems, {name})
+        for problem in exc.problems:
+            assert CONFIG_CODE.fullmatch(problem.code), problem.render()
 
 
 def test_the_suite_fuzzes_at_least_2000_documents() -> None:

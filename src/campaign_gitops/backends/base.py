@@ -190,6 +190,11 @@ class Backend(ABC):
     @abstractmethod
     def estimate_reach(self, spec: CampaignBase, now: datetime) -> int: ...
 
+    def reach_hint(self) -> str | None:
+        """Why every reach estimate is meaningless, to say next to them; None: they mean what
+        they say."""
+        return None
+
     @abstractmethod
     def list_labels(self) -> list[Label]: ...
 

@@ -26,6 +26,7 @@ from campaign_gitops.backends.base import (
     ReportRow,
 )
 from campaign_gitops.backends.local_schema import prepare
+from campaign_gitops.errors import FatalError
 from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
 from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
 from campaign_gitops.models.common import LABEL_FORBIDDEN
@@ -476,6 +477,19 @@ class LocalBackend(Backend):
 
         audience = Audience.open(self.profiles_path(), self.saved_segments())
         return audience.estimate(spec.who.segment, now)
+
+    def reach_hint(self) -> str | None:
+        from campaign_gitops.audience import Audience
+
+        try:
+            if Audience.open(self.profiles_path()).size:
+                return None
+        except FatalError:  # a damaged store: the estimates have said so
+            return None
+        return (
+            "reach ≈ 0 means nothing yet: the local platform has no users. Run "
+            "`campaign-gitops platform seed` to fill its profile store"
+        )
 
     def saved_segments(self) -> dict[str, Any]:
         rows = self.db.execute("SELECT name, segment FROM saved_segments")

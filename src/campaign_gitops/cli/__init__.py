@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from campaign_gitops import __version__, redact
-from campaign_gitops.cli.context import TABLE_FORMATS, Context, env_option, pass_ctx
+from campaign_gitops.cli.context import (
+    TABLE_FORMATS,
+    Context,
+    accept_global_options,
+    env_option,
+    pass_ctx,
+)
+from campaign_gitops.cli.spellings import rewrite_terraform_flags
 from campaign_gitops.cli.state import ack, state
 from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
 
@@ -88,23 +95,25 @@ def schema() -> None:
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Target folder (default: the package's schemas/).",
+    help="Target folder (default: the repository's schemas/; the config is not read).",
 )
 @click.option("--check", is_flag=True, help="Exit 1 when a file differs; write nothing.")
-def schema_export(directory: Path | None, check: bool) -> None:
+@pass_ctx
+def schema_export(ctx: Context, directory: Path | None, check: bool) -> None:
     """Write schemas/*.schema.json generated from the models."""
     from campaign_gitops.commands.schema import export
 
-    raise SystemExit(export(directory, check))
+    raise SystemExit(export(directory, check, ctx.chdir, ctx.config_file))
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(directory: Path) -> None:
+@pass_ctx
+def init(ctx: Context, directory: Path) -> None:
     """Scaffold a campaigns repository: config, labels.yaml, an example campaign, schemas."""
     from campaign_gitops.commands.init import init as run
 
-    raise SystemExit(run(directory))
+    raise SystemExit(run(ctx.chdir / directory))  # -C DIR: as if started there
 
 
 def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -160,6 +169,17 @@ def report(
 
     where = _where(ctx, saved, archived or "include", **given)
     raise SystemExit(run(ctx.settings, ctx.at, where, fmt))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
+@env_option
+@pass_ctx
+def labels(ctx: Context, fmt: str) -> None:
+    """The platform's labels, with how many campaigns use each."""
+    from campaign_gitops.commands.platform import labels as run
+
+    raise SystemExit(run(ctx.settings, ctx.at, fmt))
 
 
 def _request(ctx: Context, allow_replace: bool, prune: bool, refresh_only: bool = False) -> Any:
@@ -349,6 +369,21 @@ def _duration(text: str) -> float:
     help="Apply main's merged pull requests since the apply cursor, each under its own "
     "approval (the default in GitHub Actions).",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only the outcome and the failures: no plan, no steps.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document on stdout, {format_version, ok, results}, one result per change; "
+    "the plan and the progress go to stderr.",
+)
 @pass_ctx
 def apply(
     ctx: Context,
@@ -360,6 +395,8 @@ def apply(
     continue_on_error: bool,
     lock_timeout: str,
     merged: bool,
+    quiet: bool,
+    fmt: str,
 ) -> None:
     """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
     from campaign_gitops.commands.apply import apply as run
@@ -377,6 +414,8 @@ def apply(
             lock_timeout=_duration(lock_timeout),
             merged=merged,
             targets=targets,
+            quiet=quiet,
+            fmt=fmt,
         )
     )
 
@@ -446,12 +485,14 @@ def platform_review(ctx: Context, campaign_id: str, approve: bool) -> None:
 def main(argv: list[str] | None = None, *, commands_stopped: bool = False) -> int:
     from campaign_gitops import ci
 
-    if ci.in_actions() and not commands_stopped and not ci.annotations_only(argv):
+    args = rewrite_terraform_flags(sys.argv[1:] if argv is None else argv)
+    if ci.in_actions() and not commands_stopped and not ci.annotations_only(args):
         with ci.stop_commands():  # no line of campaign data can act as a workflow command
-            return main(argv, commands_stopped=True)
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+            return main(args, commands_stopped=True)
+    verbose = "-v" in args or "--verbose" in args
+    accept_global_options(cli)  # also after the command, on every command registered by now
     try:
-        cli.main(args=argv, prog_name="campaign-gitops", standalone_mode=False)
+        cli.main(args=args, prog_name="campaign-gitops", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except click.exceptions.Exit as exc:

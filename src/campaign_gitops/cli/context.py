@@ -1,14 +1,16 @@
-"""What every command of the click layer shares: the global options' context, `--env` after a
-command, the table formats. Light on purpose: `--help` imports it."""
+"""What every command of the click layer shares: the global options' context, the global
+options after a command, the table formats. Light on purpose: `--help` imports it."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -56,3 +58,74 @@ env_option = click.option(
     callback=_set_env,
     help="An environment from config (default: the top level).",
 )
+
+
+def _setter(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A global option given after the command: it overrides the one given before."""
+
+    def set_field(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:  # not given here: the group's value stands
+            return
+        setattr(ctx.ensure_object(Context), field, value)
+        if field == "verbose":
+            from campaign_gitops import redact
+
+            redact.configure_logging(True)
+            logging.getLogger().setLevel(logging.DEBUG)
+
+    return set_field
+
+
+def _global_options() -> list[click.Option]:
+    """The group's global options, again, for a command: `list --at T`, `state list -C dir`."""
+    common: dict[str, Any] = {"expose_value": False, "default": None}
+    return [
+        click.Option(
+            ["-C", "--chdir"],
+            type=click.Path(file_okay=False, path_type=Path),
+            callback=_setter("chdir"),
+            help="Run as if started in this folder (global option; overrides one before the "
+            "command).",
+            **common,
+        ),
+        click.Option(
+            ["--config"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            callback=_setter("config_file"),
+            help="Config file (global option).",
+            **common,
+        ),
+        click.Option(
+            ["--at"],
+            metavar="TIME",
+            callback=_setter("at_text"),
+            help="Evaluate as of this ISO 8601 time (global option).",
+            **common,
+        ),
+        click.Option(
+            ["--env"],
+            metavar="NAME",
+            callback=_setter("env"),
+            help="An environment from config (global option).",
+            **common,
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            is_flag=True,
+            callback=_setter("verbose"),
+            help="Debug logs; tracebacks on errors (global option).",
+            expose_value=False,
+        ),
+    ]
+
+
+def accept_global_options(group: click.Group) -> None:
+    """Every command and subgroup under `group` also takes the global options after its name
+    (the one after the command wins). A command's own option of the same name stays its own."""
+    for command in group.commands.values():
+        taken = {name for param in command.params for name in param.opts}
+        command.params += [
+            option for option in _global_options() if not taken.intersection(option.opts)
+        ]
+        if isinstance(command, click.Group):
+            accept_global_options(command)

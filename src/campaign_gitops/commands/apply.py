@@ -3,10 +3,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
+from contextlib import AbstractContextManager, nullcontext, redirect_stdout
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -18,9 +19,65 @@ from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import in_actions
-from campaign_gitops.plan import FORMAT_VERSION, Change, Plan, file_hash, stale_items
+from campaign_gitops.plan import (
+    BLOCKED,
+    FORMAT_VERSION,
+    MANUAL,
+    Change,
+    Plan,
+    file_hash,
+    stale_items,
+)
 from campaign_gitops.state.base import LockInfo
 from campaign_gitops.workspace import PlanRequest, Workspace
+
+RESULTS_FORMAT_VERSION = 1  # of `apply --format json`'s document
+
+
+@dataclass
+class Output:
+    """How apply reports. text: the plan, each step, the outcome; quiet: the outcome and the
+    failures only; json: one document on stdout, `{format_version, ok, results}` with one
+    result per change, and everything else on stderr."""
+
+    fmt: str = "text"
+    quiet: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    ok: bool = True
+
+    def show(self, plan: Plan) -> None:
+        """The plan before it is applied (quiet: not shown)."""
+        if not self.quiet:
+            show(plan, "text")
+
+    def record(self, plan: Plan, result: Result | None) -> None:
+        """One result per change of `plan`: applied, failed (with the error), not_applied
+        (after a failure), manual (the dashboard's to do) or blocked."""
+        status: dict[int, str] = {}  # by id(change): the result holds the plan's own changes
+        errors: dict[int, str] = {}
+        if result is not None:
+            status = {id(c): "applied" for c in result.applied}
+            errors = {id(c): error for c, error in result.failed}
+            status |= {key: "failed" for key in errors}
+        self.ok = self.ok and result is not None and result.ok
+        for change in [] if plan.refresh_only else plan.changes:
+            verdict = {BLOCKED: "blocked", MANUAL: "manual"}.get(change.verdict)
+            self.results.append(
+                {
+                    "apply_id": result.apply_id if result is not None else None,
+                    "target": change.TARGET,
+                    "kind": change.KIND,
+                    "key": change.key,
+                    "title": change.title,
+                    "status": verdict or status.get(id(change), "not_applied"),
+                    "error": errors.get(id(change)),
+                    "reason": change.reason or None,
+                }
+            )
+
+    def document(self) -> str:
+        data = {"format_version": RESULTS_FORMAT_VERSION, "ok": self.ok, "results": self.results}
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
 def load_saved(path: Path) -> Plan:
@@ -83,7 +140,9 @@ def _confirm(plan: Plan) -> None:
         raise FatalError("apply cancelled; nothing was changed")
 
 
-def _progress(total: int) -> tuple[AbstractContextManager[Any], Any]:
+def _progress(total: int, out: Output) -> tuple[AbstractContextManager[Any], Any]:
+    if out.quiet:
+        return nullcontext(), None
     if sys.stderr.isatty():
         bar = click.progressbar(length=total, label="applying", file=sys.stderr)
         return bar, lambda change, status: bar.update(1)
@@ -94,10 +153,11 @@ def _progress(total: int) -> tuple[AbstractContextManager[Any], Any]:
     return nullcontext(), line
 
 
-def _report(result: Result, resumed: bool, plan: Plan) -> int:
+def _report(result: Result, resumed: bool, plan: Plan, out: Output) -> int:
     from campaign_gitops import ci
     from campaign_gitops.views import render
 
+    out.record(plan, result)
     errors = [f"error: {change.title} failed: {error}" for change, error in result.failed]
     if result.not_applied:
         errors += ["Not applied:", *(f"  {change.title}" for change in result.not_applied)]
@@ -126,10 +186,42 @@ def apply(
     lock_timeout: float,
     merged: bool = False,
     targets: Sequence[str] = (),
+    quiet: bool = False,
+    fmt: str = "text",
 ) -> int:
     """`merged` (the default in GitHub Actions): main's merged pull requests since the apply
     cursor, each under its own approval (gate.py); otherwise the work tree, as an operator at
-    a terminal is trusted like the dashboard."""
+    a terminal is trusted like the dashboard. `quiet`, `fmt`: see Output."""
+    out = Output(fmt, quiet)
+    if fmt != "json":
+        return _apply(settings, request, plan_file, auto_approve, continue_on_error,
+                      lock_timeout, merged, targets, out)  # fmt: skip
+    stdout: TextIO = sys.stdout
+    try:
+        with redirect_stdout(sys.stderr):  # stdout holds the document alone
+            code = _apply(settings, request, plan_file, auto_approve, continue_on_error,
+                          lock_timeout, merged, targets, out)  # fmt: skip
+    except FatalError:
+        out.ok = False
+        if out.results:  # what was decided before the error (a blocked plan, a merged PR's)
+            click.echo(out.document(), file=stdout)
+        raise
+    out.ok = out.ok and code == 0
+    click.echo(out.document(), file=stdout)
+    return code
+
+
+def _apply(
+    settings: Settings,
+    request: PlanRequest,
+    plan_file: Path | None,
+    auto_approve: bool,
+    continue_on_error: bool,
+    lock_timeout: float,
+    merged: bool,
+    targets: Sequence[str],
+    out: Output,
+) -> int:
     merged = merged or in_actions()
     saved = load_saved(plan_file) if plan_file is not None else None
     if merged and saved is not None:
@@ -147,14 +239,15 @@ def apply(
         lock = LockInfo.mine(workspace.holder)
         with ApplyLocks(workspace.state, lock, lock_timeout) as locks:
             return _apply_locked(
-                workspace, locks, request, saved, auto_approve, continue_on_error, merged, trail
-            )
+                workspace, locks, request, saved, auto_approve, continue_on_error, merged, trail,
+                out,
+            )  # fmt: skip
     finally:
         workspace.close()
 
 
-def _resuming(prior: Interrupted | None) -> None:
-    if prior is not None:
+def _resuming(prior: Interrupted | None, out: Output) -> None:
+    if prior is not None and not out.quiet:  # (quiet: the outcome line says "resumed")
         doing = f"; in progress: {', '.join(prior.in_progress)}" if prior.in_progress else ""
         click.echo(
             f"Resuming after apply {prior.apply_id} was interrupted "
@@ -171,13 +264,14 @@ def _apply_locked(
     continue_on_error: bool,
     merged: bool,
     trail: audit.Audit,
+    out: Output,
 ) -> int:
     """Under the locks of what the plan changes (apply_locks.py); main's merged pull requests
     under the whole store's."""
     if merged:
         locks.whole()
         prior = interrupted(workspace.state)
-        _resuming(prior)
+        _resuming(prior, out)
         code = apply_merged(
             Run(
                 workspace.settings,
@@ -185,8 +279,8 @@ def _apply_locked(
                 workspace.state,
                 workspace.holder,
                 continue_on_error,
-                lambda plan: show(plan, "text"),
-                _execute,
+                out.show,
+                partial(_execute, out=out),
                 trail,
             )
         )
@@ -202,11 +296,14 @@ def _apply_locked(
     )
     within = covered(fresh, partial=request.only is not None or workspace.selection is not None)
     prior = interrupted(workspace.state, within)
-    _resuming(prior)
+    _resuming(prior, out)
     if saved is not None:
         check_saved(saved, fresh)
     if fresh.blocked:
-        show(fresh, "text")
+        out.show(fresh)
+        out.record(fresh, None)
+        for change in fresh.blocked if out.quiet else ():
+            click.echo(f"  ! {change.title}: {change.reason}", err=True)
         raise FatalError(
             f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
             "applied. Fix them (see each remedy) and plan again."
@@ -220,8 +317,12 @@ def _apply_locked(
         click.echo("No changes. The platform matches the files.")
         return 0
     if saved is None:
-        show(fresh, "text")
+        out.show(fresh)
         if not auto_approve:
+            if out.quiet:  # what the question is about, at least
+                from campaign_gitops.views.render import summary_line
+
+                click.echo(summary_line(fresh))
             _confirm(fresh)
     head = workspace.head
     applier = Applier(
@@ -236,16 +337,16 @@ def _apply_locked(
         continue_on_error=continue_on_error,
         renamed=renamed,
     )
-    bar, on_step = _progress(len(fresh.applicable))
+    bar, on_step = _progress(len(fresh.applicable), out)
     with bar:
         result = applier.run(fresh, on_step)
     finish_interrupted(workspace.state, within)
-    return _report(result, prior is not None, fresh)
+    return _report(result, prior is not None, fresh, out)
 
 
-def _execute(applier: Applier, plan: Plan) -> Result:
-    bar, on_step = _progress(len(plan.applicable))
+def _execute(applier: Applier, plan: Plan, out: Output) -> Result:
+    bar, on_step = _progress(len(plan.applicable), out)
     with bar:
         result = applier.run(plan, on_step)
-    _report(result, False, plan)
+    _report(result, False, plan, out)
     return result

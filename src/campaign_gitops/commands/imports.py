@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from pydantic import ValidationError
 
-from campaign_gitops.backends.base import ListFilter
+from campaign_gitops.backends.base import ListFilter, LiveCampaign
 from campaign_gitops.campaign_yaml import add_labels, state_for, to_yaml
 from campaign_gitops.config import Settings
-from campaign_gitops.errors import FatalError
+from campaign_gitops.errors import FatalError, Problem, ValidationFailed, dotted
+from campaign_gitops.filecheck import Source, check_campaign
 from campaign_gitops.files import inside, write_atomic
 from campaign_gitops.ids import BadId, check_id
+from campaign_gitops.models import Label
 from campaign_gitops.planner import newest
 from campaign_gitops.workspace import Workspace
 
@@ -88,31 +92,107 @@ def import_campaigns(
 
 
 def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
+    """Every check comes before anything is written: the new id (its shape, unused in the files
+    and on the platform), and the copy itself (as `validate` checks a file)."""
     check_id(source, "campaign id (SOURCE)")
     check_id(new_id, "campaign id (NEW_ID)")
     workspace = Workspace(settings)
+    labels: list[Label | str] = []
+    no_labels = ""
     try:
         desired = workspace.desired
         if new_id in desired.campaigns:
-            raise FatalError(f"campaign {new_id!r} exists already")
+            file = desired.campaigns[new_id].source.file
+            raise FatalError(f"campaign {new_id!r} exists already ({file}); choose another id")
+        live = _live(workspace, now)
+        if new_id in live:
+            raise FatalError(
+                f"campaign {new_id!r} exists already on the platform ({live[new_id].status}, "
+                f"in no file): a file with this id would take it over; choose another id, or "
+                f"`campaign-gitops import {new_id}`"
+            )
         doc = desired.campaigns.get(source)
         if doc is not None:
             spec = doc.spec.spec_data()
             path = (settings.root / doc.source.file).with_name(f"{new_id}.yaml")
         else:
-            live = newest(
-                workspace.backend.list_campaigns(now, ListFilter(archived="include"))
-            ).get(source)
-            if live is None:
+            found = live.get(source)
+            if found is None:
                 raise FatalError(f"no campaign {source!r} in the files or on the platform")
-            spec = dict(live.spec)
+            backend = workspace.backend
+            if not backend.capabilities.reads_specs:
+                raise FatalError(
+                    f"{source!r} is in no file, and the {backend.name} API lists campaigns' "
+                    "names and statuses, not their content: there is nothing to clone it from"
+                )
+            spec = dict(found.spec)
             path = settings.campaigns_dir / f"{new_id}.yaml"
+            # labels.yaml may lack the platform campaign's labels: added with their descriptions
+            on_platform = {label.name: label for label in backend.list_labels()}
+            labels = [on_platform.get(name, name) for name in found.labels]
+            no_labels = "" if backend.capabilities.labels else NO_LABELS_API.format(backend.name)
     finally:
         workspace.close()
+    where = path.relative_to(settings.root).as_posix()
     if path.exists():
-        raise FatalError(f"{path.relative_to(settings.root)} exists; nothing was written")
+        raise FatalError(f"{where} exists; nothing was written")
+    for key in ("id", "moved_from"):  # the copy is a new campaign, named by its file
+        spec.pop(key, None)
     spec |= {"state": "active", "archived": False, "on_locked_change": "block"}
+    text = _checked_copy(spec, path, settings.root, where)
+    added = add_labels(settings.labels_file, labels) if labels else []
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, to_yaml(spec, path, settings.root))
-    click.echo(f"wrote {path.relative_to(settings.root)}: a copy of {source} as {new_id}")
+    write_atomic(path, text)
+    click.echo(f"wrote {where}: a copy of {source} as {new_id}")
+    if added:
+        click.echo(f"added to {settings.raw.labels_file}: {', '.join(added)}")
+        if no_labels:
+            click.echo(f"note: {no_labels}")
+    start = _start(spec)
+    if start is not None and start < now:
+        click.echo(
+            f"warning: {where} starts at {spec['when']['start']}, which is past "
+            f"(now: {_iso(now)}): applied as it is, the copy goes live at once; set when.start "
+            "to schedule it",
+            err=True,
+        )
     return 0
+
+
+def _live(workspace: Workspace, now: datetime) -> dict[str, LiveCampaign]:
+    """The platform's campaigns by id; a local platform not made yet has none (and is not made
+    by a clone)."""
+    settings = workspace.settings
+    if settings.raw.backend == "local" and not settings.platform_path.exists():
+        return {}
+    return newest(workspace.backend.list_campaigns(now, ListFilter(archived="include")))
+
+
+def _checked_copy(spec: dict[str, Any], path: Path, root: Path, where: str) -> str:
+    """The copy's text, refused with every problem `validate` would report in it."""
+    try:
+        text = to_yaml(spec, path, root)
+    except ValidationError as exc:
+        problems = [
+            Problem(where, 0, 0, dotted(err["loc"]), err["msg"], "invalid-copy")
+            for err in exc.errors()
+        ]
+        raise ValidationFailed(problems) from None
+    checked = check_campaign(Source(where, text))
+    if checked.problems:
+        raise ValidationFailed(checked.problems)
+    return text
+
+
+def _start(spec: dict[str, Any]) -> datetime | None:
+    when = spec.get("when")
+    start = when.get("start") if isinstance(when, dict) else None
+    try:
+        moment = datetime.fromisoformat(start) if isinstance(start, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")

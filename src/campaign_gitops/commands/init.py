@@ -4,8 +4,9 @@ from pathlib import Path
 
 import click
 
-from campaign_gitops import schema, yamlio
+from campaign_gitops import files, schema, yamlio
 from campaign_gitops.campaign_yaml import to_yaml
+from campaign_gitops.errors import FatalError
 
 CONFIG = """\
 # campaign-gitops configuration (schema: schemas/config.schema.json)
@@ -52,6 +53,25 @@ def _write(path: Path, text: str, root: Path) -> None:
     click.echo(f"created  {shown}")
 
 
+def _refresh(path: Path, text: str, root: Path) -> None:
+    """A generated file is this version's, whatever was there: a stale schema is rewritten."""
+    shown = path.relative_to(root).as_posix()
+    if not files.inside(root, path):
+        raise FatalError(f"{shown} leads outside the repository ({root}): it is not written")
+    if not path.exists():
+        _write(path, text, root)
+        return
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == text:
+        click.echo(f"kept     {shown} (up to date)")
+        return
+    files.write_atomic(path, text)
+    click.echo(f"updated  {shown} (was stale)")
+
+
 def init(directory: Path) -> int:
     root = directory.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -71,7 +91,7 @@ def init(directory: Path) -> int:
     welcome = root / "campaigns" / "onboarding" / "welcome-push.yaml"
     _write(welcome, to_yaml(WELCOME, welcome, root), root)
     for name in schema.SCHEMA_NAMES:
-        _write(root / "schemas" / f"{name}.schema.json", schema.packaged_text(name), root)
+        _refresh(root / "schemas" / f"{name}.schema.json", schema.render(name), root)
     ignore = root / ".gitignore"
     lines = ignore.read_text().splitlines() if ignore.exists() else []
     if ".campaign-gitops/" not in lines:

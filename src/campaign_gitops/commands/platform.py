@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 
 import click
 
 from campaign_gitops.backends import open_backend
-from campaign_gitops.backends.base import ListFilter
+from campaign_gitops.backends.base import Backend, ListFilter
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
+from campaign_gitops.filters import CHOICES, unknown
 from campaign_gitops.views.tables import render
 
 LIST_COLUMNS = ("id", "name", "channel", "type", "status", "delivery", "labels", "created_by")
+LABEL_COLUMNS = ("name", "description", "campaigns", "archived")
 REPORT_COLUMNS = (
     "id",
     "channel",
@@ -37,29 +40,79 @@ def resolve_filter(
             raise FatalError(f"no saved filter named {saved!r} (saved filters: {known})")
         base = settings.raw.filters[saved].model_dump()
     chosen = {key: values for key, values in given.items() if values}
+    for key, values in chosen.items():
+        if key in CHOICES:
+            why = unknown(values, CHOICES[key], f"a {key}")
+            if why is not None:
+                raise click.BadParameter(why, param_hint=f"'--{key.replace('_', '-')}'")
     if archived != "exclude" or "archived" not in base:
         base["archived"] = archived
     return ListFilter(**(base | chosen))  # type: ignore[arg-type]
 
 
+def _check_labels(backend: Backend, where: ListFilter) -> None:
+    """A label filter names a label of the platform (one without a labels API takes any)."""
+    if where.label and backend.capabilities.labels:
+        known = sorted(label.name for label in backend.list_labels())
+        why = unknown(where.label, known, "a label on the platform")
+        if why is not None:
+            raise click.BadParameter(why, param_hint="'--label'")
+
+
 def list_campaigns(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
     backend = open_backend(settings)
     try:
+        _check_labels(backend, where)
         campaigns = backend.list_campaigns(now, where, with_spec=False)
     finally:
         backend.close()
     rows = [c.row() for c in campaigns]
-    click.echo(
-        render(
-            rows, LIST_COLUMNS if fmt == "table" else list(rows[0]) if rows else LIST_COLUMNS, fmt
+    columns: tuple[str, ...] = LIST_COLUMNS
+    if where.archived == "include":  # --all: which ones are archived
+        columns = (*columns[:5], "archived", *columns[5:])
+    click.echo(render(rows, columns if fmt == "table" or not rows else list(rows[0]), fmt))
+    return 0
+
+
+def labels(settings: Settings, now: datetime, fmt: str) -> int:
+    """The platform's labels, with how many campaigns use each (not archived, archived)."""
+    backend = open_backend(settings)
+    try:
+        campaigns = backend.list_campaigns(now, ListFilter(archived="include"), with_spec=False)
+        has_api = backend.capabilities.labels
+        defined = {label.name: label.description for label in backend.list_labels()}
+        name = backend.name
+    finally:
+        backend.close()
+    used: Counter[str] = Counter()
+    archived: Counter[str] = Counter()
+    for campaign in campaigns:
+        (archived if campaign.archived else used).update(set(campaign.labels))
+    names = sorted(set(defined) | set(used) | set(archived), key=str.casefold)
+    rows = [
+        {
+            "name": label,
+            "description": defined.get(label),
+            "campaigns": used[label],
+            "archived": archived[label],
+        }
+        for label in names
+    ]
+    click.echo(render(rows, LABEL_COLUMNS, fmt))
+    if not has_api:
+        click.echo(
+            f"note: the {name} API has no labels: these are the labels of the messages its "
+            "message report covers (messages sent or scheduled around now), not every label "
+            "of the account, and without their descriptions",
+            err=True,
         )
-    )
     return 0
 
 
 def report(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
     backend = open_backend(settings)
     try:
+        _check_labels(backend, where)
         rows = backend.report(now, where)
     finally:
         backend.close()

@@ -13,7 +13,7 @@ def validate(settings: Settings, fmt: str) -> int:
     try:
         desired = read_configured(settings, models=False)  # counted, not kept
     except ValidationFailed as exc:
-        click.echo(render_problems(exc.problems, fmt), err=fmt == "text")
+        click.echo(render_problems(exc.problems, fmt))  # the report: `validate > out.txt`
         return 1
     counts = {"campaigns": desired.valid_campaigns, "labels": len(desired.labels)}
     if fmt == "json":

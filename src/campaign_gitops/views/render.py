@@ -21,6 +21,7 @@ from campaign_gitops.plan import (
     Change,
     Create,
     Drift,
+    LabelRename,
     LabelUpdate,
     Plan,
     Publish,
@@ -171,6 +172,9 @@ def text(plan: Plan, colour: bool) -> str:
 
 
 def _field_lines(change: Change) -> list[str]:
+    """Each changed value, before -> after (a label's rename: its name)."""
+    if isinstance(change, LabelRename):
+        return [f"name: {_value(change.old)} -> {_value(change.key)}"]
     if isinstance(change, LabelUpdate):
         before, after = (ABSENT if v is None else v for v in (change.before, change.after))
         return [f"description: {_value(before)} -> {_value(after)}"]
