@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
 
 from campaign_gitops.errors import FatalError
-from campaign_gitops.plan import LabelRename, Plan
+from campaign_gitops.plan import LabelRename, Move, Plan
 from campaign_gitops.state.base import (
     LockInfo,
     LockSet,
@@ -47,6 +47,8 @@ def needed(plan: Plan, pending_renames: bool = False) -> LockSet:
         campaign_lock(c.key) if c.TARGET == "campaign" else label_lock(c.key) for c in plan.changes
     }
     exclusive |= {label_lock(c.old) for c in plan.changes if isinstance(c, LabelRename)}
+    # a move renames OLD's record too: an apply of OLD must not run beside it
+    exclusive |= {campaign_lock(c.moved_from) for c in plan.changes if isinstance(c, Move)}
     shared = {
         label_lock(str(name)) for spec in plan.specs.values() for name in spec.get("labels") or ()
     } - exclusive

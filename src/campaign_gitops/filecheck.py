@@ -17,7 +17,26 @@ from pydantic_core.core_schema import ErrorType
 
 from campaign_gitops import schema, yamlio
 from campaign_gitops.errors import PathPart, Problem, dotted
-from campaign_gitops.models import CAMPAIGN_ADAPTER, MAX_LABELS, CampaignBase, Label, LabelsFile
+from campaign_gitops.filerounds import (
+    Repaired,
+    allowed_fields,
+    blocked_by,
+    channel_stand_in,
+    did_you_mean,
+    in_content,
+    repair,
+    replace_refused,
+    skipped_checks,
+    stand_in_found,
+)
+from campaign_gitops.models import (
+    CAMPAIGN_ADAPTER,
+    CHANNELS,
+    MAX_LABELS,
+    CampaignBase,
+    Label,
+    LabelsFile,
+)
 from campaign_gitops.models.common import (
     DURATION_RE,
     LABEL_PATTERN,
@@ -85,7 +104,17 @@ def _control_problem(source: Source, path: list[PathPart], error: Any, kind: str
     return None
 
 
-def _schema_problem(source: Source, error: Any) -> Problem:
+def _schema_problems(source: Source, error: Any, name: str) -> list[Problem]:
+    """Every unknown field of an object is a problem of its own."""
+    unexpected = list(getattr(error.kind, "unexpected", None) or [])
+    if type(error.kind).__name__ != "AdditionalProperties" or len(unexpected) < 2:
+        return [_schema_problem(source, error, name)]
+    if _control_problem(source, list(error.instance_path), error, "AdditionalProperties"):
+        return [_schema_problem(source, error, name)]
+    return [_schema_problem(source, error, name, str(key)) for key in unexpected]
+
+
+def _schema_problem(source: Source, error: Any, name: str, key: str | None = None) -> Problem:
     path: list[PathPart] = list(error.instance_path)
     kind = type(error.kind).__name__
     control = _control_problem(source, path, error, kind)
@@ -93,16 +122,19 @@ def _schema_problem(source: Source, error: Any) -> Problem:
         return control
     message, code = error.message, kind.lower()
     if kind == "AdditionalProperties":
-        unexpected = list(getattr(error.kind, "unexpected", []))
+        unexpected = [key] if key else list(getattr(error.kind, "unexpected", []))
         if unexpected:
             path.append(str(unexpected[0]))
-            message = f"unknown field {unexpected[0]!r}"
+            allowed = allowed_fields(name, error.schema_path, error.instance)
+            message = f"unknown field {unexpected[0]!r}{did_you_mean(unexpected[0], allowed)}"
         code = "unknown-field"
     elif kind == "Required":
         code = "required"
     elif kind == "Enum":
-        options = ", ".join(map(str, getattr(error.kind, "options", [])))
-        message = f"{error.instance!r} is not one of: {options}"
+        found = list(getattr(error.kind, "options", []))
+        options = ", ".join(map(str, found))
+        hint = did_you_mean(error.instance, found)
+        message = f"{error.instance!r} is not one of: {options}{hint}"
     elif kind == "Format" and getattr(error.kind, "format", "") == "date-time":
         value = error.instance
         code = "datetime-format"
@@ -163,7 +195,7 @@ def _parse(source: Source, problems: list[Problem]) -> Any:
 
 def _check(source: Source, data: dict[str, Any], name: str, problems: list[Problem]) -> bool:
     found = islice(schema.validator(name).iter_errors(data), MAX_PROBLEMS + 1)
-    errors = [_schema_problem(source, e) for e in found]
+    errors = [p for e in found for p in _schema_problems(source, e, name)]
     problems.extend(errors)
     return not errors
 
@@ -203,6 +235,7 @@ class Checked:
     valid: bool = False
     spec: CampaignBase | None = None
     data: dict[str, Any] | None = None
+    moved_from: str | None = None  # a valid id only
 
 
 def check_campaign(source: Source, for_transfer: bool = False) -> Checked:
@@ -218,8 +251,12 @@ def check_campaign(source: Source, for_transfer: bool = False) -> Checked:
         return Checked(None, [], problems)
     raw_id = data.get("id") if isinstance(data.get("id"), str) else stem
     out = Checked(raw_id if ID_RE.fullmatch(raw_id) else None, _strings(data, "labels"), problems)
+    moved = data.get("moved_from")
+    out.moved_from = moved if isinstance(moved, str) and ID_RE.fullmatch(moved) else None
     schema_ok = _check(source, data, "campaign", problems)
     spec = _build_model(source, data, CAMPAIGN_ADAPTER.validate_python, 1, schema_ok, problems)
+    if not schema_ok or spec is None:
+        _campaign_rounds(source, data, problems)
     if "id" not in data and not ID_RE.fullmatch(stem):
         problems.append(
             source.problem(
@@ -236,6 +273,79 @@ def check_campaign(source: Source, for_transfer: bool = False) -> Checked:
             out.spec = spec
     at_most(problems, 0, source.file)
     return out
+
+
+def _campaign_rounds(source: Source, data: dict[str, Any], problems: list[Problem]) -> None:
+    """The rounds for a file with a problem (filerounds.py): the rest of a file with an unknown
+    channel checked as the closest one, then the cross-field checks on a copy with the wrong
+    values replaced, round after round, and the checks that would read a wrong value named."""
+    validator = schema.validator("campaign")
+    doc = data
+    if data.get("channel") not in CHANNELS:
+        channel, close = channel_stand_in(data)
+        doc = {**data, "channel": channel}
+        errors = list(islice(validator.iter_errors(doc), MAX_PROBLEMS + 1))
+        unchecked = [e for e in errors if in_content(e.instance_path)]
+        if not close:
+            errors = [e for e in errors if not in_content(e.instance_path)]
+            if unchecked:
+                wrong = data.get("channel")
+                why = f"{wrong!r} is unknown" if "channel" in data else "is missing"
+                message = f"the message content is not checked: channel {why}"
+                problems.append(source.problem(["channel"], message, "not-checked"))
+        problems.extend(p for e in errors for p in _schema_problems(source, e, "campaign"))
+    else:
+        errors = list(islice(validator.iter_errors(doc), MAX_PROBLEMS + 1))
+    repaired = repair("campaign", doc, errors)
+    for _ in range(2):  # a stand-in can reveal another branch's errors: at most twice more
+        left = list(islice(validator.iter_errors(repaired.doc), MAX_PROBLEMS + 1))
+        if not left:
+            break
+        again = repair("campaign", repaired.doc, left)
+        repaired.doc = again.doc
+        for path, why in again.wrong.items():
+            repaired.wrong.setdefault(path, why)
+        repaired.removed |= again.removed
+    notes, untrusted = skipped_checks(data, repaired)
+    for _ in range(4):  # each round reaches the checks of the objects holding the last ones
+        refused = _model_round(source, repaired, untrusted, problems)
+        if not refused:
+            break
+        more, codes = replace_refused("campaign", data, repaired, refused)
+        notes += more
+        untrusted |= codes
+    problems.extend(source.problem(list(n.path), n.message, "not-checked") for n in notes)
+    problems[:] = list(dict.fromkeys(problems))
+
+
+def _model_round(
+    source: Source, repaired: Repaired, untrusted: set[str], problems: list[Problem]
+) -> list[tuple[tuple[PathPart, ...], tuple[PathPart, ...]]]:
+    """The cross-field problems of the repaired copy that are the file's; the objects whose
+    checks found them (whose holders' checks have not run), each with the field it points at."""
+    refused: dict[tuple[tuple[PathPart, ...], tuple[PathPart, ...]], None] = {}
+    try:
+        CAMPAIGN_ADAPTER.validate_python(repaired.doc)
+    except ValidationError as exc:
+        for err in exc.errors()[: MAX_PROBLEMS + 1]:
+            if err["type"] in BUILTIN_ERRORS or err["type"] in untrusted:
+                continue
+            owner: list[PathPart] = list(err["loc"][1:])
+            if stand_in_found(owner, repaired):
+                continue
+            ctx = err.get("ctx") or {}
+            loc = [*owner, ctx["field"]] if ctx.get("field") else owner
+            wrong = blocked_by(owner, loc, err["type"], repaired)
+            if wrong is None:
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(source.problem(loc, message, err["type"]))
+                if owner:
+                    refused[(tuple(owner), tuple(loc))] = None
+            else:
+                why = repaired.wrong.get(wrong, "invalid")
+                text = f"{err['type']} not checked: {dotted(wrong)} is {why}"
+                problems.append(source.problem(list(wrong), text, "not-checked"))
+    return list(refused)
 
 
 def load_labels(source: Source, problems: list[Problem]) -> tuple[list[str], list[Label]]:

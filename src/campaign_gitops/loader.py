@@ -1,5 +1,6 @@
 """Files -> desired state: every file checked (filecheck.py, on every core: parallel.py), then
-the checks across files (ids unique, labels exist); all problems at once."""
+the checks across files (ids unique, labels exist, moves from ids no file has); all problems at
+once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from campaign_gitops.filecheck import (
     load_labels,
     printable_problem,
 )
+from campaign_gitops.filerounds import did_you_mean
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase, Label
 from campaign_gitops.parallel import check_campaigns
 from campaign_gitops.yamllimits import MIB
@@ -70,6 +72,7 @@ def build(
     where = labels_source.file if labels_source else "labels.yaml"
     desired = Desired(labels_source=labels_source)
     owners: dict[str, str] = {}
+    moving: list[tuple[Source, str]] = []
     sources = list(campaign_sources)
     for source, checked in zip(sources, check_campaigns(sources, models=models), strict=True):
         problems.extend(checked.problems)
@@ -85,12 +88,14 @@ def build(
                 )
                 continue
             owners[checked.id] = source.file
+            if checked.moved_from is not None:
+                moving.append((source, checked.moved_from))
         for index, name in enumerate(checked.labels):
             if name not in known and LABEL_RE.fullmatch(name) and not labels_unread:
                 problems.append(
                     source.problem(
                         ["labels", index],
-                        f"label {name!r} is not defined in {where}",
+                        f"label {name!r} is not defined in {where}{did_you_mean(name, known)}",
                         "unknown-label",
                     )
                 )
@@ -100,10 +105,36 @@ def build(
                 continue  # nothing will be planned: no model is needed
             spec = checked.spec or CAMPAIGN_ADAPTER.validate_python(checked.data)
             desired.campaigns[checked.id] = CampaignDoc(checked.id, source, spec)
+    problems += _move_problems(moving, owners)
     if problems:
         raise ValidationFailed(map(printable_problem, problems))
     desired.labels = labels
     return desired
+
+
+def _move_problems(moving: list[tuple[Source, str]], owners: dict[str, str]) -> list[Problem]:
+    """`moved_from: OLD` moves OLD's campaign to the file's id: OLD must be in no file (that
+    file would keep it), and no other file may move from it too (one campaign, two ids)."""
+    problems: list[Problem] = []
+    claimed: dict[str, str] = {}
+    for source, old in moving:
+        if owners.get(old) == source.file:
+            message = f"{old!r} is this file's own id: name the id the campaign had before"
+            code = "moved-from-present"
+        elif old in owners:
+            message = (
+                f"{old!r} is still the id of {owners[old]}: remove one of them (a campaign "
+                "moves from an id no file has)"
+            )
+            code = "moved-from-present"
+        elif old in claimed:
+            message = f"{claimed[old]} moves from {old!r} too: a campaign moves to one id"
+            code = "duplicate-moved-from"
+        else:
+            claimed[old] = source.file
+            continue
+        problems.append(source.problem(["moved_from"], message, code))
+    return problems
 
 
 def campaign_files(campaigns_dir: Path) -> list[str]:

@@ -5,14 +5,13 @@ never decides what the platform allows, it only asks the table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from campaign_gitops.backends.base import Capabilities, LiveCampaign
-from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live, sections_of
-from campaign_gitops.errors import FatalError
+from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live
 from campaign_gitops.loader import Desired
 from campaign_gitops.models import CHANNELS, CampaignBase, Label
 from campaign_gitops.plan import (
@@ -36,6 +35,9 @@ from campaign_gitops.plan import (
     checksum,
 )
 from campaign_gitops.planner_labels import plan_label_deletes, plan_labels
+from campaign_gitops.planner_moves import Matching, looks_moved, without_rename
+from campaign_gitops.planner_moves import newest as newest  # workspace, import: from here
+from campaign_gitops.planner_moves import with_known_specs as with_known_specs
 from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
 from campaign_gitops.state.base import Managed
 
@@ -68,25 +70,6 @@ def _final(spec: CampaignBase) -> bool:
     """Archived or stopped in the file: a clone would be created only to be archived or stopped
     (a draft clone cannot even be stopped), so such a file is never replaced."""
     return spec.archived or spec.state == "stopped"
-
-
-def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
-    """The campaign per id: one neither stopped nor archived first (a move can take an id whose
-    old campaign was stopped and archived), then the most recent (a replace leaves the stopped
-    original behind)."""
-    out: dict[str, LiveCampaign] = {}
-    for c in campaigns:
-        seen = out.get(c.id)
-        if seen is None or _order(c) > _order(seen):
-            out[c.id] = c
-    return out
-
-
-def _order(c: LiveCampaign) -> tuple[bool, int, str]:
-    alive = not c.archived and c.status != "stopped"
-    if c.platform_id.isdigit():
-        return (alive, int(c.platform_id), "")
-    return (alive, 0, c.platform_id)
 
 
 @dataclass
@@ -465,28 +448,6 @@ class _Planner:
                 )
 
 
-def with_known_specs(
-    live: list[LiveCampaign], managed: dict[str, Managed], desired: Desired
-) -> list[LiveCampaign]:
-    """For a backend that lists campaigns without their content: the spec last applied, or, for
-    a campaign not recorded (made in the dashboard, created by an apply killed in between, or a
-    lost state store), the desired spec when the name matches; what the API does show of the
-    spec (labels, from a message report) wins. Other drift in the dashboard cannot be seen."""
-    applied = {m.platform_id: m.spec for m in managed.values()}
-    out = []
-    for c in live:
-        spec = applied.get(c.platform_id)
-        doc = desired.campaigns.get(c.id)
-        if not (spec and spec.get("channel")) and doc is not None and doc.spec.name == c.name:
-            spec = doc.spec.spec_data()  # also heals a record without content
-        if spec and spec.get("channel"):
-            c = replace(
-                c, spec=spec | c.spec, channel=spec["channel"], type=spec.get("type", c.type)
-            )
-        out.append(c)
-    return out
-
-
 def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> Change:
     """A change the backend cannot make becomes manual: said in the plan, never a late failure."""
     caps = opts.caps
@@ -515,9 +476,7 @@ def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> C
     elif isinstance(change, Archive) and not caps.archive:
         why.append("the platform's API cannot archive a campaign")
     if isinstance(change, Move) and not caps.update:
-        note = (f"the platform's API cannot rename: the name keeps its [{change.moved_from}] "
-                f"marker; keep `moved_from: {change.moved_from}` in the file")  # fmt: skip
-        return replace(change, reason=note)
+        return without_rename(change)
     if not why:
         return change
     return replace(change, verdict=MANUAL, reason="; ".join(why), remedy=remedy, rule="api")
@@ -527,51 +486,6 @@ NO_LABELS_API = (
     "the platform's API has no labels: labels.yaml is not compared with the dashboard's labels "
     "(no label is created, renamed, updated or deleted, and their descriptions are not checked)"
 )
-
-
-def _moves(desired: Desired, managed: dict[str, Managed]) -> dict[str, Managed]:
-    """New id -> the record it moves from: `moved_from: OLD` in the file of an id the state store
-    does not manage yet, OLD managed and in no file (a file still saying OLD keeps it)."""
-    out: dict[str, Managed] = {}
-    for key, doc in desired.campaigns.items():
-        old = doc.spec.moved_from
-        if old in desired.campaigns:
-            raise FatalError(
-                f"{doc.source.file}: moved_from: {old}, but a file still has the id {old}: "
-                "remove one of them"
-            )
-        if old and key not in managed and old in managed and old not in desired.campaigns:
-            out[key] = managed[old]
-    return out
-
-
-def _taken(
-    named: LiveCampaign | None, moving: Managed, managed: dict[str, Managed], desired: Desired
-) -> bool:
-    """A live campaign other than the moving one carries the new id, and no file's record owns
-    it (a forgotten one runs on; on clevertap a moved campaign keeps its old marker)."""
-    if named is None or named.platform_id == moving.platform_id or not _order(named)[0]:
-        return False
-    return named.status != "completed" and not any(
-        m.platform_id == named.platform_id and key in desired.campaigns
-        for key, m in managed.items()
-    )
-
-
-def _looks_moved(plan: Plan, managed: dict[str, Managed], specs: dict[str, dict[str, Any]]) -> None:
-    """A forget and a create of equal specs (apart from the id): most likely a renamed file,
-    which would leave the live campaign running and create a second one."""
-    forgotten = [c.key for c in plan.changes if isinstance(c, Forget)]
-    for change in plan.changes:
-        if not isinstance(change, Create) or change.key not in specs:
-            continue
-        for old in forgotten:
-            if sections_of(managed[old].spec) == sections_of(specs[change.key]):
-                plan.notices.append(
-                    f"{change.key} looks like {old} renamed: this plan creates {change.key} and "
-                    f"forgets {old}, whose live campaign runs on. To move it instead, add "
-                    f"`moved_from: {old}` to {change.key}'s file"
-                )
 
 
 def make_plan(
@@ -584,51 +498,32 @@ def make_plan(
     planner = _Planner(opts)
     if opts.caps.labels:  # else each create's note names the labels to set in the dashboard
         planner.changes, planner.renames = plan_labels(desired, live.labels)
-    latest = newest(live.campaigns)
-    by_platform_id = {c.platform_id: c for c in live.campaigns}
     plan = Plan(at=opts.at, refresh_only=opts.refresh_only)
     effective_specs: dict[str, dict[str, Any]] = {}
-    moves = _moves(desired, managed)
+    matching = Matching(desired, managed, live.campaigns)
     for key, doc in desired.campaigns.items():
         if opts.only is not None and key not in opts.only:
             continue
-        known = managed.get(key)
-        current = latest.get(key)
-        if key in moves and _taken(latest.get(key), moves[key], managed, desired):
-            taken = latest[key]
-            planner.changes.append(Move(
-                key, BLOCKED, platform_id=moves[key].platform_id, moved_from=moves[key].id,
-                reason=f"the id {key} names live campaign {taken.platform_id}, which no file "
-                "manages: a move onto it would leave two live campaigns with one id",
-                remedy=f"stop campaign {taken.platform_id} first, or move to another id",
-                rule="move-onto-live"))  # fmt: skip
+        move = matching.move(key)
+        if move is not None:
+            planner.changes.append(move)
+            if not move.applicable:
+                continue
+        if (taken := matching.taken(doc)) is not None:
+            planner.changes.append(taken)
             continue
-        if key in moves:
-            known, current = moves[key], by_platform_id.get(moves[key].platform_id)
-            planner.changes.append(Move(key, OK, platform_id=known.platform_id,
-                                        moved_from=moves[key].id))  # fmt: skip
-        elif current is None and known is None and doc.spec.moved_from:
-            current = latest.get(doc.spec.moved_from)  # a lost record: adopted by its old marker
-        if known is not None and (current is None or not _order(current)[0]):
-            # no campaign with the id is alive: the managed one, not another the id once named
-            current = by_platform_id.get(known.platform_id) or current
+        known, current = matching.counterparts(doc)
         effective = planner.campaign(doc.spec, key, current, known)
         plan.desired_checksums[key] = checksum(doc.source.text)
         effective_specs[key] = effective
         if current is not None:
             plan.live_versions[key] = current.version
-    moved = {m.id for m in moves.values()}
-    for key, known in managed.items():
-        if key in desired.campaigns or key in moved:
-            continue
-        if opts.only is not None and key not in opts.only:
-            continue
-        current = by_platform_id.get(known.platform_id)
+    for known, current in matching.forgotten(opts.only):
         if opts.prune and current is not None and not current.archived and current.status in LIVE:
-            planner.changes.append(Stop(key, OK, rule="prune", platform_id=known.platform_id))
-        planner.changes.append(Forget(key, OK, platform_id=known.platform_id))
+            planner.changes.append(Stop(known.id, OK, rule="prune", platform_id=known.platform_id))
+        planner.changes.append(Forget(known.id, OK, platform_id=known.platform_id))
         if current is not None:
-            plan.live_versions[key] = current.version
+            plan.live_versions[known.id] = current.version
     planner.changes = [
         _within_api(c, opts, effective_specs.get(c.key)) if c.applicable else c
         for c in planner.changes
@@ -649,5 +544,5 @@ def make_plan(
     plan.specs = {key: effective_specs[key] for key in sorted(sending & set(effective_specs))}
     plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
     plan.drift = planner.drift
-    _looks_moved(plan, managed, effective_specs)
+    looks_moved(plan, managed, effective_specs)
     return plan

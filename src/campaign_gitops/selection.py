@@ -148,7 +148,12 @@ class Selection:
         wanted: set[str] = set()
         by_label: set[int] = set()
         for index, (source, key) in enumerate(zip(sources, keys, strict=True)):
-            if self.matches_file(source.file) or self.matches_id(key):
+            # a file saying moved_from may move a selected id's campaign: `restrict` decides
+            if (
+                self.matches_file(source.file)
+                or self.matches_id(key)
+                or "moved_from" in source.text
+            ):
                 wanted.add(key)
             elif self._words and may_use(source.text, self._words):
                 wanted.add(key)
@@ -167,13 +172,18 @@ class Selection:
             if self.matches_id(key)
             or self.matches_file(doc.source.file)
             or not self.labels.isdisjoint(doc.spec.labels)
+            or (doc.spec.moved_from is not None and self.matches_id(doc.spec.moved_from))
         }
         return replace(desired, campaigns=kept, valid_campaigns=len(kept))
 
     def only(self, desired: Desired, managed: Iterable[str]) -> frozenset[str]:
         """The ids to plan: the selected campaigns in the files, and those the state store
-        manages that the selection names (a removed file's campaign is forgotten)."""
-        return frozenset(desired.campaigns) | {key for key in managed if self.matches_id(key)}
+        manages that the selection names (a removed file's campaign is forgotten), and the ids
+        the selected files move from (their records move with them)."""
+        moved = {d.spec.moved_from for d in desired.campaigns.values() if d.spec.moved_from}
+        return (
+            frozenset(desired.campaigns) | moved | {key for key in managed if self.matches_id(key)}
+        )
 
 
 def _under(file: str, path: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, merge_attrib
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
@@ -164,3 +164,181 @@ def _reads_back(written: str, added: list[Label]) -> bool:
         item.get("name"): item.get("description") for item in items or [] if isinstance(item, dict)
     }
     return all(found.get(label.name, ...) == label.description for label in added)
+
+
+# --- fmt: a whole file into the canonical style, its comments kept ------------------------------
+
+
+class NotCanonical(Exception):
+    """A file `canonical` cannot rewrite without changing its data: it is left as it is."""
+
+
+class SchemaOrder:
+    """Keys in a JSON Schema's order (the models' fields' order, which `yamlio.dump` writes),
+    those the schema does not name after them in the file's order; `first` at the top level.
+    A campaign's channel picks its branch of the schema (`allOf` of `if`/`then`)."""
+
+    def __init__(self, schema: dict[str, Any], first: Sequence[str] = ()) -> None:
+        self.schema, self.first = schema, tuple(first)
+
+    def _resolve(self, node: Any, channel: Any = None) -> list[dict[str, Any]]:
+        if not isinstance(node, dict):
+            return []
+        if "$ref" in node:
+            name = str(node["$ref"]).rpartition("/")[2]
+            return self._resolve(self.schema.get("$defs", {}).get(name), channel)
+        found = [node]
+        for key in ("anyOf", "oneOf", "allOf"):
+            for part in node.get(key, []):
+                if key == "allOf" and isinstance(part, dict) and "then" in part:
+                    const = part.get("if", {}).get("properties", {}).get("channel", {})
+                    if channel is None or const.get("const") in (None, channel):
+                        found += self._resolve(part["then"])
+                else:
+                    found += self._resolve(part, channel)
+        return found
+
+    def root(self, data: Any) -> list[dict[str, Any]]:
+        channel = data.get("channel") if isinstance(data, dict) else None
+        return self._resolve(self.schema, channel if isinstance(channel, str) else None)
+
+    def child(self, nodes: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+        """The schema of a mapping's `key` (of a list's items with key None)."""
+        found: list[dict[str, Any]] = []
+        for node in nodes:
+            sub = node.get("items") if key is None else node.get("properties", {}).get(key)
+            found += self._resolve(sub)
+        return found
+
+    def keys(self, nodes: list[dict[str, Any]], keys: Sequence[Any], top: bool) -> list[Any]:
+        named: dict[str, None] = dict.fromkeys(self.first if top else ())
+        for node in nodes:
+            named |= dict.fromkeys(node.get("properties", {}))
+        rank = {name: i for i, name in enumerate(named)}
+        return sorted(keys, key=lambda k: rank.get(k, len(rank)))  # stable: unknowns in order
+
+
+def _canonical_text(value: str, flow: bool, key: bool = False) -> Any:
+    """A string as `yamlio.dump` writes it: escaped in double quotes when it holds a YAML 1.1
+    line break, a literal block when it holds a line break, single quotes when a reader
+    could take it for something else (or the syntax needs them), else plain."""
+    analysis = _ANALYSIS.analyze_scalar(value)
+    if _BREAKS_11.search(value) or ("\n" in value and (flow or key or not analysis.allow_block)):
+        return DoubleQuotedScalarString(value)
+    if "\n" in value:
+        return LiteralScalarString(value)
+    plain = analysis.allow_flow_plain if flow else analysis.allow_block_plain
+    if yamlio.ambiguous(value) or not plain or (key and analysis.empty):
+        return SingleQuotedScalarString(value)
+    return str(value)  # a plain str: no style kept from the file
+
+
+def _scalar(value: Any, flow: bool) -> Any:
+    return _canonical_text(value, flow) if isinstance(value, str) else value
+
+
+def _flow_list(seq: CommentedSeq, read: list[Any]) -> bool:
+    """A list of one-line scalars, on no line of its own with a comment, is written on one
+    line (`labels: [A, B]`); yamlio.dump's rule."""
+    return not seq.ca.items and all(
+        isinstance(x, str | int | float | bool) and not (isinstance(x, str) and "\n" in x)
+        for x in read
+    )
+
+
+def _restyle(node: Any, read: Any, order: SchemaOrder, at: list[dict[str, Any]], top: bool) -> Any:
+    """`node` (ruamel's, with its comments) restyled; every scalar becomes the one the tool's
+    reader read (`read`), so the data cannot change; keys reordered."""
+    if isinstance(node, CommentedMap) and isinstance(read, dict):
+        if len(node) != len(read):
+            raise NotCanonical("a mapping reads differently to ruamel.yaml (a merge key `<<`?)")
+        pairs = list(zip(node.items(), read.items(), strict=True))
+        if any(str(k) != r_key for (k, _), (r_key, _) in pairs):
+            raise NotCanonical("a key reads differently to ruamel.yaml")
+        by_key = {r_key: (value, r_value) for (_, value), (r_key, r_value) in pairs}
+        comments = dict(node.ca.items)
+        for key in list(node):
+            del node[key]
+        for key in order.keys(at, list(by_key), top):
+            value, r_value = by_key[key]
+            new = _restyle(value, r_value, order, order.child(at, key), False)
+            styled = _canonical_text(key, flow=False, key=True)
+            node[styled] = new
+            if key in comments:
+                node.ca.items[styled] = comments[key]
+        node.fa.set_block_style()
+        return node
+    if isinstance(node, CommentedSeq) and isinstance(read, list):
+        if len(node) != len(read):
+            raise NotCanonical("a list reads differently to ruamel.yaml")
+        flow = _flow_list(node, read)
+        items = order.child(at, None)
+        for i, (value, r_value) in enumerate(zip(list(node), read, strict=True)):
+            new = _scalar(r_value, flow) if not isinstance(r_value, dict | list) else None
+            if new is None:
+                new = _restyle(value, r_value, order, items, False)
+            list.__setitem__(node, i, new)
+        if flow:
+            node.fa.set_flow_style()
+        else:
+            node.fa.set_block_style()
+        return node
+    if isinstance(read, dict | list):
+        raise NotCanonical("a collection reads differently to ruamel.yaml (an alias?)")
+    return _scalar(read, flow=False)
+
+
+def _merges(node: Any, seen: set[int] | None = None) -> bool:
+    seen = set() if seen is None else seen
+    if id(node) in seen or not isinstance(node, CommentedMap | CommentedSeq):
+        return False
+    seen.add(id(node))
+    if isinstance(node, CommentedMap):
+        return bool(getattr(node, merge_attrib, None)) or any(
+            _merges(v, seen) for v in node.values()
+        )
+    return any(_merges(v, seen) for v in node)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal data, type for type (`1`, `1.0` and `true` are three values)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)  # any order
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b) or (a != a and b != b)  # nan
+
+
+def canonical(text: str, order: SchemaOrder) -> str:
+    """`text` in the canonical style (README, "The canonical style"): keys in `order`, a
+    two-space indent, indented lists, blocks for mappings and lists of mappings, one-line lists
+    of one-line scalars, strings quoted by `yamlio`'s rule; comments kept. Raises
+    yamlio.YamlSyntaxError for a file the tool cannot read, NotCanonical when the rewrite would
+    not read back as the same data."""
+    read = yamlio.load(text)  # the dialect's checks and limits come before ruamel reads a byte
+    rt = YAML(typ="rt")
+    rt.width = 1 << 30  # no line is re-wrapped (ruamel folds `a  b` in flow wrongly)
+    rt.indent(mapping=2, sequence=4, offset=2)
+    try:
+        data = rt.load(text)
+    except YAMLError as exc:
+        raise NotCanonical(f"ruamel.yaml cannot read it: {exc}") from None
+    if read is None or data is None:
+        return text
+    if _merges(data):
+        raise NotCanonical("it has a merge key (`<<`), which the tool reads as a key")
+    out = io.StringIO()
+    try:
+        rt.dump(_restyle(data, read, order, order.root(read), True), out)
+    except (YAMLError, LookupError, TypeError, ValueError) as exc:  # pragma: no cover - ruamel's
+        raise NotCanonical(f"ruamel.yaml cannot rewrite it ({type(exc).__name__}: {exc})") from None
+    written = out.getvalue()
+    try:
+        again = yamlio.load(written)
+    except yamlio.YamlSyntaxError as exc:  # pragma: no cover - a ruamel bug, never a file's
+        raise NotCanonical(f"the rewrite does not read back: {exc.message}") from None
+    if not _identical(read, again):
+        raise NotCanonical("the rewrite would change the data")
+    return written

@@ -156,3 +156,37 @@ def test_validate_never_loads_the_round_trip_library(repo: Path) -> None:
         [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_one_run_reports_what_used_to_take_several(repo: Path) -> None:
+    # issue #19: an unknown channel hid the rest of the file, a [pattern] error in
+    # when.preferences hid end-before-start, and `what: {}` was called extra content
+    (repo / "campaigns" / "x.yaml").write_text(
+        "name: Typos\nchannel: emial\nwhat:\n  content:\n    subjct: Hi\n    body: There\n"
+        "    sender_name: Shop\nwhen:\n  delivery: on_date_time\n  start: 2026-13-01T09:00:00Z\n"
+    )
+    (repo / "campaigns" / "y.yaml").write_text(
+        "name: Prefs\nchannel: push\nwhat:\n  content: {title: Hi, body: There}\nwhen:\n"
+        "  delivery: on_date_time\n  start: 2026-12-01T09:00:00Z\n  end: 2026-11-01T09:00:00Z\n"
+        '  preferences: {cutoff: "25:00"}\n'
+    )
+    (repo / "campaigns" / "z.yaml").write_text(
+        "name: Empty\nchannel: push\nwhat: {}\nwhen: {delivery: now}\n"
+    )
+    result = run("validate", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("campaigns/x.yaml:2:10: channel: 'emial' is not one of: ")
+    assert lines[0].endswith("; did you mean 'email'? [enum]")
+    assert lines[1:] == [
+        'campaigns/x.yaml:4:3: what.content: "subject" is a required property [required]',
+        "campaigns/x.yaml:5:5: what.content.subjct: unknown field 'subjct'; did you mean "
+        "'subject'? [unknown-field]",
+        "campaigns/x.yaml:10:10: when.start: '2026-13-01T09:00:00Z' is not an ISO 8601 "
+        "date-time [datetime-format]",
+        "campaigns/y.yaml:8:8: when.end: end must be after start [end-before-start]",
+        "campaigns/y.yaml:9:25: when.preferences.cutoff: '25:00' is not a time of day HH:MM "
+        "(24 h) [pattern]",
+        "campaigns/z.yaml:3:1: what: single_message needs what.content [what-shape]",
+        "6 problem(s) found",
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from campaign_gitops.apply_locks import MAX_NAMED_LOCKS, covered, needed, renames_pending
-from campaign_gitops.plan import Create, LabelCreate, LabelRename, Plan, Publish, Update
+from campaign_gitops.plan import Create, LabelCreate, LabelRename, Move, Plan, Publish, Update
 from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, LockSet, Managed
 from campaign_gitops.state.sqlite import SqliteState
 
@@ -33,6 +33,12 @@ def test_a_plan_locks_what_it_changes_and_shares_the_labels_its_campaigns_use() 
         frozenset({"label:Shared"}),
     )
     assert list(locks.modes()) == sorted(locks.names)
+
+
+def test_a_move_locks_both_ids() -> None:
+    # the apply renames OLD's record: an apply of OLD running beside it would lose its write
+    locks = needed(_plan(Move("new", platform_id="1", moved_from="old")))
+    assert locks.names == frozenset({"campaign:new", "campaign:old"})
 
 
 def test_what_needs_the_whole_store() -> None:

@@ -74,14 +74,35 @@ def cli(
 
 
 @cli.command()
+@click.argument("named", metavar="[FILES]...", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @env_option
 @pass_ctx
-def validate(ctx: Context, fmt: str) -> None:
-    """Check every campaign and labels.yaml; report all problems with file:line:col."""
+def validate(ctx: Context, named: tuple[Path, ...], fmt: str) -> None:
+    """Check every campaign and labels.yaml; report all problems with file:line:col.
+
+    With FILES (a pre-commit hook's), only their problems: ids and labels are still checked
+    across the whole repository; a file that is neither a campaign nor the labels file is
+    ignored, and naming the config checks everything."""
     from campaign_gitops.commands.validate import validate as run
 
-    raise SystemExit(run(ctx.settings, fmt))
+    raise SystemExit(run(ctx.settings, fmt, named, ctx.chdir))
+
+
+@cli.command()
+@click.argument("named", metavar="[FILES]...", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--check", is_flag=True, help="Write nothing; list the files that would change, exit 1."
+)
+@pass_ctx
+def fmt(ctx: Context, named: tuple[Path, ...], check: bool) -> None:
+    """Rewrite campaign files and labels.yaml in the canonical style, keeping their comments.
+
+    The data never changes: a file whose rewrite would not read back equal is left as it is
+    and reported, as is one that does not parse. FILES: only these (others are ignored)."""
+    from campaign_gitops.commands.fmt import fmt as run
+
+    raise SystemExit(run(ctx.settings, check, named, ctx.chdir))
 
 
 @cli.group()
@@ -418,6 +439,25 @@ def apply(
             fmt=fmt,
         )
     )
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@pass_ctx
+def show(ctx: Context, plan_file: Path, fmt: str) -> None:
+    """Show PLAN_FILE (from `plan --out`) as `plan` printed it; reads nothing else, no config.
+
+    A stale plan is shown as it was made: `apply PLAN_FILE` is what refuses it."""
+    from campaign_gitops.commands.show import show as run
+
+    raise SystemExit(run(ctx.chdir / plan_file, fmt))
 
 
 @cli.command("import")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
 
 from pydantic import Field, TypeAdapter, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 from campaign_gitops.models.audience import Who
 from campaign_gitops.models.common import (
@@ -15,6 +16,7 @@ from campaign_gitops.models.common import (
     Strict,
     Text,
     fail,
+    fail_all,
 )
 from campaign_gitops.models.content import CONTENT_BY_CHANNEL
 from campaign_gitops.models.schedule import SCHEDULED, TRIGGERED, Goal, When
@@ -85,41 +87,51 @@ class CampaignBase(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CampaignBase:
-        what = self.what
+        errors = []
         if len(set(self.labels)) != len(self.labels):
-            raise fail("duplicate-label", "a label is listed twice", "labels")
-        if self.type == "ab_test":
-            if what.content is not None or what.by_property is not None:
-                raise fail("what-shape", "ab_test takes what.variants only", "what")
-            if not 2 <= len(what.variants) <= 6:
-                raise fail("ab-variants", "ab_test needs 2 to 6 variants", "what")
-            if sum(v.split for v in what.variants) != 100:
-                raise fail("ab-split-sum", "variant splits must sum to 100", "what")
-            if len({v.name for v in what.variants}) != len(what.variants):
-                raise fail("ab-variant-names", "variant names must be distinct", "what")
-        elif self.type == "user_property":
-            if what.by_property is None or what.content is not None or what.variants:
-                raise fail("what-shape", "user_property takes what.by_property only", "what")
-        elif what.content is None or what.variants or what.by_property is not None:
-            raise fail("what-shape", "single_message takes what.content only", "what")
+            errors.append(fail("duplicate-label", "a label is listed twice", "labels"))
+        shape = self._shape_problem()
+        if shape is not None:
+            errors.append(shape)
         cap = self.who.targeting_cap
         if cap and cap.limit is not None:
             delivery, prefs = self.when.delivery, self.when.preferences
             daily = delivery in TRIGGERED or prefs.user_timezone or prefs.best_time
             if cap.per == "run" and delivery not in SCHEDULED:
-                raise fail(
-                    "targeting-cap-per",
+                message = (
                     "a per-run cap is for fixed-time or recurring "
-                    f"campaigns, not delivery {delivery}",
-                    "who",
+                    f"campaigns, not delivery {delivery}"
                 )
+                errors.append(fail("targeting-cap-per", message, "who"))
             if cap.per == "day" and not daily:
-                raise fail(
-                    "targeting-cap-per",
-                    "a per-day cap is for best-time, user-timezone and triggered campaigns",
-                    "who",
-                )
+                message = "a per-day cap is for best-time, user-timezone and triggered campaigns"
+                errors.append(fail("targeting-cap-per", message, "who"))
+        fail_all(type(self).__name__, errors)
         return self
+
+    def _shape_problem(self) -> PydanticCustomError | None:
+        """What fits the type: the first thing that does not (the later checks read what the
+        earlier ones checked)."""
+        what = self.what
+        if self.type == "ab_test":
+            if what.content is not None or what.by_property is not None:
+                return fail("what-shape", "ab_test takes what.variants only", "what")
+            if not 2 <= len(what.variants) <= 6:
+                return fail("ab-variants", "ab_test needs 2 to 6 variants", "what")
+            if sum(v.split for v in what.variants) != 100:
+                return fail("ab-split-sum", "variant splits must sum to 100", "what")
+            if len({v.name for v in what.variants}) != len(what.variants):
+                return fail("ab-variant-names", "variant names must be distinct", "what")
+        elif self.type == "user_property":
+            if what.by_property is None and what.content is None and not what.variants:
+                return fail("what-shape", "user_property needs what.by_property", "what")
+            if what.by_property is None or what.content is not None or what.variants:
+                return fail("what-shape", "user_property takes what.by_property only", "what")
+        elif what.content is None and not what.variants and what.by_property is None:
+            return fail("what-shape", "single_message needs what.content", "what")
+        elif what.content is None or what.variants or what.by_property is not None:
+            return fail("what-shape", "single_message takes what.content only", "what")
+        return None
 
     def spec_data(self) -> dict[str, Any]:
         """The spec as JSON data: what the platform stores and what plans compare."""

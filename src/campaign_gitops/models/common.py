@@ -12,7 +12,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 
 class Strict(BaseModel):
@@ -24,6 +24,16 @@ class Strict(BaseModel):
 def fail(code: str, message: str, field: str | None = None, **ctx: Any) -> PydanticCustomError:
     """A cross-field error with a stable code; `field` names the child it points at."""
     return PydanticCustomError(code, message, {"field": field, **ctx} if field else ctx or None)
+
+
+def fail_all(title: str, errors: list[PydanticCustomError]) -> None:
+    """Raises every error a validator found (checks of unrelated fields must not hide each
+    other); nothing when there is none."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        details = [InitErrorDetails(type=error, loc=(), input=None) for error in errors]
+        raise ValidationError.from_exception_data(title, details)
 
 
 # Control characters: C0 (tab and line feed among them), DEL, C1 (U+0085 NEL among them) and

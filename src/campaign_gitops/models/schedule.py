@@ -13,6 +13,7 @@ from campaign_gitops.models.common import (
     PropertyFilter,
     Strict,
     fail,
+    fail_all,
 )
 
 Delivery = Literal[
@@ -110,60 +111,59 @@ class When(Strict):
 
     @model_validator(mode="after")
     def _delivery_fits(self) -> When:
+        """Every check of the delivery; one that depends on another's field runs only when
+        that one passed."""
         d = self.delivery
+        errors = []
         if self.start and self.end and self.end <= self.start:
-            raise fail("end-before-start", "end must be after start", "end")
+            errors.append(fail("end-before-start", "end must be after start", "end"))
         if d == "now" and self.start:
-            raise fail("start-with-now", "delivery now takes no start", "start")
+            errors.append(fail("start-with-now", "delivery now takes no start", "start"))
         if d in ("on_date_time", "recurring") and self.start is None:
-            raise fail("start-required", f"delivery {d} needs a start", "start")
+            errors.append(fail("start-required", f"delivery {d} needs a start", "start"))
         if d == "multiple_dates":
             if len(self.dates) < 2:
-                raise fail("dates-required", "multiple_dates needs at least two dates", "dates")
-            if len(set(self.dates)) != len(self.dates):
-                raise fail("dates-duplicate", "dates must be distinct", "dates")
-            if self.end and max(self.dates) >= self.end:
-                raise fail("end-before-start", "end must be after every date", "end")
+                message = "multiple_dates needs at least two dates"
+                errors.append(fail("dates-required", message, "dates"))
+            elif len(set(self.dates)) != len(self.dates):
+                errors.append(fail("dates-duplicate", "dates must be distinct", "dates"))
+            if self.end and self.dates and max(self.dates) >= self.end:
+                errors.append(fail("end-before-start", "end must be after every date", "end"))
         elif self.dates:
-            raise fail("dates-unexpected", "dates only go with delivery multiple_dates", "dates")
+            message = "dates only go with delivery multiple_dates"
+            errors.append(fail("dates-unexpected", message, "dates"))
         if (d == "recurring") != (self.recurring is not None):
             if self.recurring is None:
-                raise fail("recurring-cadence", "delivery recurring needs a cadence", "recurring")
-            raise fail(
-                "recurring-unexpected", "recurring only goes with delivery recurring", "recurring"
-            )
+                message = "delivery recurring needs a cadence"
+                errors.append(fail("recurring-cadence", message, "recurring"))
+            else:
+                message = "recurring only goes with delivery recurring"
+                errors.append(fail("recurring-unexpected", message, "recurring"))
         if d in ("action", "inaction") and self.trigger is None:
-            raise fail("trigger-required", f"delivery {d} needs a trigger event", "trigger")
+            message = f"delivery {d} needs a trigger event"
+            errors.append(fail("trigger-required", message, "trigger"))
         if d not in ("action", "inaction") and self.trigger is not None:
-            raise fail("trigger-unexpected", "trigger only goes with action or inaction", "trigger")
+            message = "trigger only goes with action or inaction"
+            errors.append(fail("trigger-unexpected", message, "trigger"))
         if (d == "inaction") != (self.inaction is not None):
-            raise fail(
-                "inaction-required",
-                "delivery inaction needs `inaction` (event, within), and only it takes one",
-                "inaction",
-            )
+            message = "delivery inaction needs `inaction` (event, within), and only it takes one"
+            errors.append(fail("inaction-required", message, "inaction"))
         if (d == "date_property") != (self.date_property is not None):
-            raise fail(
-                "date-property-required",
-                "delivery date_property needs `date_property`, and only it takes one",
-                "date_property",
-            )
+            message = "delivery date_property needs `date_property`, and only it takes one"
+            errors.append(fail("date-property-required", message, "date_property"))
         prefs = self.preferences
         if prefs.user_timezone and prefs.best_time:
-            raise fail(
-                "timezone-and-best-time",
-                "user_timezone and best_time exclude each other",
-                "preferences",
-            )
+            message = "user_timezone and best_time exclude each other"
+            errors.append(fail("timezone-and-best-time", message, "preferences"))
         if (prefs.user_timezone or prefs.best_time or prefs.cutoff) and d not in SCHEDULED - {
             "now"
         }:
-            raise fail(
-                "scheduled-preference",
+            message = (
                 "user_timezone, best_time and cutoff only go with a scheduled delivery "
-                "(on_date_time, multiple_dates, recurring)",
-                "preferences",
+                "(on_date_time, multiple_dates, recurring)"
             )
+            errors.append(fail("scheduled-preference", message, "preferences"))
+        fail_all("When", errors)
         return self
 
 
