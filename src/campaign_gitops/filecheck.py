@@ -22,7 +22,6 @@ from campaign_gitops.filerounds import (
     allowed_fields,
     blocked_by,
     channel_stand_in,
-    did_you_mean,
     in_content,
     repair,
     replace_refused,
@@ -45,6 +44,7 @@ from campaign_gitops.models.common import (
     control_character,
     printable,
 )
+from campaign_gitops.suggest import did_you_mean
 
 BUILTIN_ERRORS = frozenset(get_args(ErrorType))
 LABEL_RE = re.compile(LABEL_PATTERN)

@@ -78,22 +78,15 @@ READS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
 )
 
 
-def did_you_mean(word: object, names: Iterable[object]) -> str:
-    """A suggestion, "; did you mean 'email'?", when one of `names` is close to `word`."""
-    if not isinstance(word, str):
-        return ""
-    near = difflib.get_close_matches(word, [str(n) for n in names], n=1)
-    return f"; did you mean {near[0]!r}?" if near else ""
-
-
-def _node(name: str, schema_path: Sequence[PathPart]) -> Any:
+def _node(name: str, schema_path: Sequence[PathPart]) -> dict[str, Any]:
+    """The schema object at `schema_path`; {} where there is none."""
     node: Any = schema.committed(name)
     for part in schema_path:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             return {}
-    return node
+    return node if isinstance(node, dict) else {}
 
 
 def allowed_fields(name: str, schema_path: Sequence[PathPart], present: object) -> list[str]:

@@ -5,9 +5,11 @@ token never appears in a message."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,9 +18,11 @@ import httpx
 
 from campaign_gitops import redact
 from campaign_gitops.errors import FatalError
+from campaign_gitops.timeutil import http_date, retry_after
 
 API_VERSION = "2022-11-28"
 RETRIES = 3
+LONGEST_WAIT = 5.0  # seconds slept before a retry: a longer wait is better reported
 PULL_COMMITS_LISTED = 250  # "Lists a maximum of 250 commits for a pull request."
 # The identity the Actions GITHUB_TOKEN acts as. A GitHub App's installation token acts as
 # "<app slug>[bot]": set CAMPAIGN_GITOPS_BOT_LOGIN to it.
@@ -99,6 +103,7 @@ class GitHub:
         for attempt in range(RETRIES):
             try:
                 response = self.client.request(method, path, **kwargs)
+                received = datetime.now(UTC)
             except httpx.TransportError as exc:
                 if safe and attempt + 1 < RETRIES:
                     time.sleep(0.2 * 2**attempt)
@@ -107,7 +112,7 @@ class GitHub:
             limited = _rate_limited(response)
             retry = limited or (safe and response.status_code >= 500)
             if retry and attempt + 1 < RETRIES:
-                time.sleep(_retry_after(response, 0.2 * 2**attempt))
+                time.sleep(_retry_after(response, 0.2 * 2**attempt, received))
                 continue
             return response
         raise AssertionError("unreachable")
@@ -282,19 +287,23 @@ def _rate_limited(response: httpx.Response) -> bool:
     )
 
 
-def _retry_after(response: httpx.Response, default: float) -> float:
-    """retry-after seconds, else until x-ratelimit-reset, else `default`; at most 5 seconds
-    (a longer wait is better reported than slept through)."""
+def _retry_after(response: httpx.Response, default: float, received: datetime) -> float:
+    """How long to wait before a retry: `retry-after` (RFC 9110: delay-seconds or an HTTP-date,
+    counted from the response's `date`, else from `received`, when it came), else until
+    x-ratelimit-reset, else `default`; at most LONGEST_WAIT seconds (a longer wait is better
+    reported than slept through)."""
     headers = response.headers
-    wait = default
-    try:
-        if "retry-after" in headers:
-            wait = float(headers["retry-after"])
-        elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-            wait = float(headers["x-ratelimit-reset"]) - time.time()
-    except ValueError:
-        pass
-    return min(max(wait, 0.0), 5.0)
+    wait: float | None = None
+    if "retry-after" in headers:
+        came = http_date(headers.get("date")) or received
+        wait = retry_after(headers["retry-after"], came)
+    elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        try:
+            reset = float(headers["x-ratelimit-reset"])
+        except ValueError:
+            reset = math.nan
+        wait = reset - time.time() if math.isfinite(reset) else None
+    return min(max(default if wait is None else wait, 0.0), LONGEST_WAIT)
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -22,9 +22,9 @@ from campaign_gitops.filecheck import (
     load_labels,
     printable_problem,
 )
-from campaign_gitops.filerounds import did_you_mean
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase, Label
 from campaign_gitops.parallel import check_campaigns
+from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.yamllimits import MIB
 
 if TYPE_CHECKING:

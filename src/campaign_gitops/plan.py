@@ -6,12 +6,24 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from campaign_gitops.diff import FieldChange
 
 FORMAT_VERSION = 2  # 2: bound to the account and endpoint, with a hash over its content
-OK, APPROVAL, BLOCKED, MANUAL = "ok", "approval", "blocked", "manual"
+
+
+class Verdict(StrEnum):
+    """What may become of a change; a `str`, so JSON and comparisons with strings see the word."""
+
+    OK = "ok"  # applied
+    APPROVAL = "approval"  # applied, and the platform sends it for approval
+    BLOCKED = "blocked"  # discarded: the rules forbid it
+    MANUAL = "manual"  # not applied: finished by hand (`campaign-gitops ack`)
+
+
+OK, APPROVAL, BLOCKED, MANUAL = Verdict.OK, Verdict.APPROVAL, Verdict.BLOCKED, Verdict.MANUAL
 
 
 def checksum(data: Any) -> str:
@@ -29,7 +41,7 @@ class Change:
     TARGET: ClassVar[str] = "campaign"
 
     key: str
-    verdict: str = OK  # ok | approval (needs an approver) | blocked | manual
+    verdict: Verdict = OK
     reason: str = ""
     remedy: str = ""
     rule: str = ""
@@ -59,13 +71,22 @@ class Change:
         out: dict[str, Any] = {"kind": self.KIND, "target": self.TARGET}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, tuple) and value and isinstance(value[0], FieldChange):
+            if isinstance(value, Verdict):
+                value = value.value  # the plain word, whatever writes the data out
+            elif isinstance(value, tuple) and value and isinstance(value[0], FieldChange):
                 value = [v.data() for v in value]
             elif isinstance(value, (tuple, frozenset)):
                 value = sorted(value) if isinstance(value, frozenset) else list(value)
             out[f.name] = value
         out["clears"] = list(self.clears)  # derived: not read back
         return out
+
+
+@dataclass(frozen=True)
+class CampaignChange(Change):
+    """A change of a campaign the platform has (`platform_id`: its id there)."""
+
+    platform_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,11 +113,10 @@ class LabelUpdate(Change):
 
 
 @dataclass(frozen=True)
-class Move(Change):
+class Move(CampaignChange):
     """`moved_from: OLD` in the file of a new id: the live campaign and its record follow."""
 
     KIND, ORDER, SYMBOL = "move", 15, "~"
-    platform_id: str = ""
     moved_from: str = ""
 
     @property
@@ -105,17 +125,15 @@ class Move(Change):
 
 
 @dataclass(frozen=True)
-class Adopt(Change):
+class Adopt(CampaignChange):
     KIND, ORDER, SYMBOL = "adopt", 20, "<="
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
-class Stop(Change):
+class Stop(CampaignChange):
     """`state: stopped`, or `--prune` of a removed file."""
 
     KIND, ORDER, SYMBOL = "stop", 25, "-"
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,12 +143,11 @@ class Create(Change):
 
 
 @dataclass(frozen=True)
-class Replace(Change):
+class Replace(CampaignChange):
     """A change the live status forbids, made by stopping the campaign (when it is live) and
     creating a clone under the same id; only with `on_locked_change: replace` or --allow-replace."""
 
     KIND, ORDER, SYMBOL = "replace", 35, "-/+"
-    platform_id: str = ""
     publish: bool = False
     stop_first: bool = True
     archive_first: bool = False  # a draft or rejected one: archived, or its id stays taken
@@ -139,38 +156,33 @@ class Replace(Change):
 
 
 @dataclass(frozen=True)
-class Withdraw(Change):
+class Withdraw(CampaignChange):
     """`state: draft` of a campaign pending approval: the request is withdrawn, before any edit
     of the same plan is made (to the draft it becomes)."""
 
     KIND, ORDER, SYMBOL = "withdraw", 38, "~"
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
-class Update(Change):
+class Update(CampaignChange):
     KIND, ORDER, SYMBOL = "update", 40, "~"
-    platform_id: str = ""
     sections: frozenset[str] = frozenset()
     changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True)
-class Publish(Change):
+class Publish(CampaignChange):
     KIND, ORDER, SYMBOL = "publish", 50, "~"
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
-class Archive(Change):
+class Archive(CampaignChange):
     KIND, ORDER, SYMBOL = "archive", 60, "-"
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
-class Forget(Change):
+class Forget(CampaignChange):
     KIND, ORDER, SYMBOL = "forget", 70, "."
-    platform_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,7 +268,7 @@ class Plan:
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.sort_key)
 
-    def _with(self, verdict: str) -> list[Change]:
+    def _with(self, verdict: Verdict) -> list[Change]:
         return [] if self.refresh_only else [c for c in self.changes if c.verdict == verdict]
 
     @property
@@ -360,6 +372,8 @@ class Plan:
         for raw in data["changes"]:
             kind = CHANGE_TYPES[(raw["target"], raw["kind"])]
             values = {k: v for k, v in raw.items() if k not in ("kind", "target", "clears")}
+            if "verdict" in values:
+                values["verdict"] = Verdict(values["verdict"])
             if "review" in values:
                 values["review"] = tuple(values["review"])
             if "sections" in values:

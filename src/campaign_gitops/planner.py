@@ -21,6 +21,7 @@ from campaign_gitops.plan import (
     OK,
     Adopt,
     Archive,
+    CampaignChange,
     Change,
     Create,
     Drift,
@@ -31,6 +32,7 @@ from campaign_gitops.plan import (
     Replace,
     Stop,
     Update,
+    Verdict,
     Withdraw,
     checksum,
 )
@@ -89,7 +91,7 @@ class _Planner:
             live.scheduled_at,
         )
 
-    def publish_verdict(self) -> str:
+    def publish_verdict(self) -> Verdict:
         return APPROVAL if self.opts.workflow and self.opts.role == "creator" else OK
 
     # -- campaigns -----------------------------------------------------------------------
@@ -342,7 +344,7 @@ class _Planner:
 
     def _blocked(
         self,
-        change: type[Change],
+        change: type[CampaignChange],
         key: str,
         live: LiveCampaign,
         reason: str,
@@ -352,7 +354,7 @@ class _Planner:
         self.changes.append(
             change(
                 key, BLOCKED, reason=reason, remedy=remedy, rule=rule, platform_id=live.platform_id
-            )  # type: ignore[call-arg]
+            )
         )
 
     def _lifecycle(

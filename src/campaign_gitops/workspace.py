@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,13 +21,14 @@ from campaign_gitops.backends.base import Actor, Backend, ListFilter, LiveCampai
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
-from campaign_gitops.loader import Desired, gc_paused, read_configured
+from campaign_gitops.loader import Desired, campaign_files, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
 from campaign_gitops.selection import Selection
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import Managed, StateStore
+from campaign_gitops.suggest import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Workspace:
     settings: Settings
     ref: str | None = None  # read the desired state from this commit, not the work tree
     _opened: list[Backend | StateStore] = field(default_factory=list)
+    target_notices: list[str] = field(default_factory=list)  # shown with the plan
 
     @cached_property
     def desired(self) -> Desired:
@@ -72,7 +75,17 @@ class Workspace:
         s = self.settings
         self.select(Selection.of_targets(targets, s.root, s.raw.campaigns_dir))
         assert self.selection is not None
-        return self.selection.only(self.desired, self.state.managed_ids())
+        managed = self.state.managed_ids()
+        only = self.selection.only(self.desired, managed)
+        for name in sorted(self.selection.ids - only):  # a typo plans nothing, silently else
+            hint = did_you_mean(name, [*self._all_ids(), *managed])
+            self.target_notices.append(f"--target {name} matches no campaign{hint}")
+        return only
+
+    def _all_ids(self) -> list[str]:
+        """Every campaign file's id by its name, for suggestions only (nothing is read)."""
+        files = campaign_files(self.settings.root / self.settings.raw.campaigns_dir)
+        return sorted({os.path.splitext(os.path.basename(f))[0] for f in files})
 
     @cached_property
     def repo(self) -> Repo:
@@ -197,6 +210,7 @@ class Workspace:
         plan.account = self.settings.account
         plan.endpoint = self.settings.endpoint
         plan.targets = list(self.selection.targets) if self.selection is not None else []
+        plan.notices.extend(self.target_notices)
         return plan
 
     def _campaigns_of(

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, merge_attrib
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
+    FoldedScalarString,
     LiteralScalarString,
     SingleQuotedScalarString,
 )
+from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from campaign_gitops import files, yamlio, yamllimits
@@ -246,9 +249,124 @@ def _flow_list(seq: CommentedSeq, read: list[Any]) -> bool:
     )
 
 
-def _restyle(node: Any, read: Any, order: SchemaOrder, at: list[dict[str, Any]], top: bool) -> Any:
+def _is_block(value: Any) -> bool:
+    return (
+        isinstance(value, CommentedMap | CommentedSeq) and bool(value) and not value.fa.flow_style()
+    )
+
+
+def _slot(node: Any, key: Any) -> tuple[Any, Any, int]:
+    """Where the comment lines after `node[key]` (and all below it) are kept: with the last
+    entry of the deepest block collection that ends there."""
+    value = node[key]
+    if _is_block(value):
+        return _slot(value, list(value)[-1] if isinstance(value, CommentedMap) else len(value) - 1)
+    return node, key, 2 if isinstance(node, CommentedMap) else 0
+
+
+def _block_scalar(container: Any, at: Any) -> bool:
+    return isinstance(container[at], LiteralScalarString | FoldedScalarString)
+
+
+def _pop_tail(node: Any, key: Any) -> str:
+    """The comment lines on their own lines after `node[key]`, taken away (the comment at the
+    end of its line stays)."""
+    container, at, pos = _slot(node, key)
+    entry: Any = container.ca.items.get(at)
+    token: Any = entry[pos] if entry and len(entry) > pos else None
+    text = getattr(token, "value", None)
+    if not isinstance(text, str) or "\n" not in text:
+        return ""
+    line, rest = text.split("\n", 1)
+    if _block_scalar(container, at):  # nothing follows a block scalar on its last line
+        entry[pos] = None
+        column = getattr(token, "column", None) or 0  # ruamel keeps the first line's indent so
+        return " " * column + text.lstrip(" ")
+    if "#" in line:
+        token.value = line + "\n"
+    else:
+        entry[pos] = None
+    return rest
+
+
+def _push_tail(node: Any, key: Any, text: str) -> None:
+    """`text` (comment lines) after `node[key]` and all below it."""
+    container, at, pos = _slot(node, key)
+    entry = container.ca.items.setdefault(at, [None, None, None, None])
+    token = entry[pos]
+    if token is None:
+        start = "" if _block_scalar(container, at) else "\n"
+        entry[pos] = CommentToken(start + text, CommentMark(0), None)
+    else:
+        token.value = (token.value if token.value.endswith("\n") else token.value + "\n") + text
+
+
+Lead = Callable[[str], None]
+
+
+def _top_lead(data: CommentedMap) -> Lead:
+    """Comment lines before the file's first key."""
+
+    def lead(text: str) -> None:
+        if data.ca.comment is None:
+            data.ca.comment = [None, []]
+        if data.ca.comment[1] is None:
+            data.ca.comment[1] = []
+        data.ca.comment[1].append(CommentToken(text, CommentMark(0), None))
+
+    return lead
+
+
+def _unshare(value: Any, read: Any, entry: Any) -> None:
+    """A flow collection's comment at the end of its line is also its key's: once the
+    collection is a block, ruamel would write it a second time, after the first dash."""
+    if not isinstance(value, CommentedMap | CommentedSeq) or not value.fa.flow_style():
+        return
+    if isinstance(value, CommentedSeq) and _flow_list(value, read):
+        return  # stays on one line
+    comment = value.ca.comment
+    if comment and entry and len(entry) > 2 and comment[0] is not None and comment[0] is entry[2]:
+        comment[0] = None
+
+
+def _item_comment(seq: CommentedSeq, index: int, value: Any) -> str:
+    """The comments after a list item `{...}` that becomes a block, taken from the item: ruamel
+    would write them after the dash, and the mapping's first key on a line of its own."""
+    entry = seq.ca.items.get(index)
+    if not isinstance(value, CommentedMap) or not value.fa.flow_style() or not entry:
+        return ""
+    token, entry[0] = entry[0], None
+    return str(getattr(token, "value", "") or "")
+
+
+def _put_item_comment(mapping: Any, text: str) -> None:
+    """The comment at the end of the item's line after its first key; the lines below after
+    its last."""
+    if not text or not isinstance(mapping, CommentedMap) or not mapping:
+        return
+    line, _, rest = text.partition("\n")
+    keys = list(mapping)
+    if line.strip():
+        entry = mapping.ca.items.setdefault(keys[0], [None, None, None, None])
+        if entry[2] is None:
+            entry[2] = CommentToken("  " + line.strip() + "\n", CommentMark(0), None)
+        else:
+            rest = line.strip() + "\n" + rest
+    if rest.strip():
+        _push_tail(mapping, keys[-1], rest)
+
+
+def _restyle(
+    node: Any,
+    read: Any,
+    order: SchemaOrder,
+    at: list[dict[str, Any]],
+    top: bool,
+    lead: Lead | None = None,
+) -> Any:
     """`node` (ruamel's, with its comments) restyled; every scalar becomes the one the tool's
-    reader read (`read`), so the data cannot change; keys reordered."""
+    reader read (`read`), so the data cannot change; keys reordered. `lead`: puts comment lines
+    before the mapping's first key (after its parent's key)."""
     if isinstance(node, CommentedMap) and isinstance(read, dict):
         if len(node) != len(read):
             raise NotCanonical("a mapping reads differently to ruamel.yaml (a merge key `<<`?)")
@@ -256,17 +374,46 @@ def _restyle(node: Any, read: Any, order: SchemaOrder, at: list[dict[str, Any]],
         if any(str(k) != r_key for (k, _), (r_key, _) in pairs):
             raise NotCanonical("a key reads differently to ruamel.yaml")
         by_key = {r_key: (value, r_value) for (_, value), (r_key, r_value) in pairs}
+        was = list(by_key)
+        keys = order.keys(at, was, top)
+        # a comment on its own line belongs to the key below it: it moves with that key
+        # (taken out and put back after restyling: a flow mapping that becomes a block ends
+        # lines later)
+        tails = [_pop_tail(node, k) for (k, _), _ in pairs]
+        before = {key: tail for key, tail in zip(was[1:], tails, strict=False) if tail}
+        after = tails[-1] if tails else ""
         comments = dict(node.ca.items)
         for key in list(node):
             del node[key]
-        for key in order.keys(at, list(by_key), top):
+        for key in keys:
             value, r_value = by_key[key]
-            new = _restyle(value, r_value, order, order.child(at, key), False)
+
+            def lead_here(text: str, key: str = key) -> None:
+                entry = comments.setdefault(key, [None, None, None, None])
+                token = entry[2]
+                if token is None:
+                    entry[2] = CommentToken("\n" + text, CommentMark(0), None)
+                else:
+                    token.value += text
+
+            _unshare(value, r_value, comments.get(key))
+            child = order.child(at, key)
+            new = _restyle(value, r_value, order, child, False, lead_here)
             styled = _canonical_text(key, flow=False, key=True)
             node[styled] = new
             if key in comments:
                 node.ca.items[styled] = comments[key]
         node.fa.set_block_style()
+        for i, key in enumerate(keys):
+            text = before.get(key)
+            if text and i:
+                _push_tail(node, keys[i - 1], text)
+            elif text and lead is not None:
+                lead(text)
+            elif text:  # no line above the mapping's first key: after it
+                _push_tail(node, key, text)
+        if after:
+            _push_tail(node, keys[-1], after)
         return node
     if isinstance(node, CommentedSeq) and isinstance(read, list):
         if len(node) != len(read):
@@ -276,7 +423,9 @@ def _restyle(node: Any, read: Any, order: SchemaOrder, at: list[dict[str, Any]],
         for i, (value, r_value) in enumerate(zip(list(node), read, strict=True)):
             new = _scalar(r_value, flow) if not isinstance(r_value, dict | list) else None
             if new is None:
+                moved = _item_comment(node, i, value)
                 new = _restyle(value, r_value, order, items, False)
+                _put_item_comment(new, moved)
             list.__setitem__(node, i, new)
         if flow:
             node.fa.set_flow_style()
@@ -311,6 +460,31 @@ def _identical(a: Any, b: Any) -> bool:
     return bool(a == b) or (a != a and b != b)  # nan
 
 
+def _comments(text: str) -> list[str]:
+    """Every comment of `text`, sorted: the `#...` in the gaps between PyYAML's tokens (a `#`
+    inside a scalar is in a token)."""
+    found: list[str] = []
+    end = 0
+    for token in [*yaml.scan(text, Loader=yaml.SafeLoader), None]:
+        start = len(text) if token is None else token.start_mark.index
+        gap = text[end:start]
+        at = 0
+        while (at := gap.find("#", at)) >= 0:
+            if at == 0 and end > 0 and not text[end - 1].isspace():
+                at += 1
+                continue
+            if at > 0 and not gap[at - 1].isspace():
+                at += 1
+                continue
+            line_end = gap.find("\n", at)
+            stop = len(gap) if line_end < 0 else line_end
+            found.append(gap[at:stop].rstrip())
+            at = stop
+        if token is not None:
+            end = max(end, token.end_mark.index)
+    return sorted(found)
+
+
 def canonical(text: str, order: SchemaOrder) -> str:
     """`text` in the canonical style (README, "The canonical style"): keys in `order`, a
     two-space indent, indented lists, blocks for mappings and lists of mappings, one-line lists
@@ -325,13 +499,13 @@ def canonical(text: str, order: SchemaOrder) -> str:
         data = rt.load(text)
     except YAMLError as exc:
         raise NotCanonical(f"ruamel.yaml cannot read it: {exc}") from None
-    if read is None or data is None:
-        return text
+    if not isinstance(read, dict) or not isinstance(data, CommentedMap):
+        return text  # empty, or not a mapping (`validate` says so): nothing to put in order
     if _merges(data):
         raise NotCanonical("it has a merge key (`<<`), which the tool reads as a key")
     out = io.StringIO()
     try:
-        rt.dump(_restyle(data, read, order, order.root(read), True), out)
+        rt.dump(_restyle(data, read, order, order.root(read), True, _top_lead(data)), out)
     except (YAMLError, LookupError, TypeError, ValueError) as exc:  # pragma: no cover - ruamel's
         raise NotCanonical(f"ruamel.yaml cannot rewrite it ({type(exc).__name__}: {exc})") from None
     written = out.getvalue()
@@ -341,4 +515,7 @@ def canonical(text: str, order: SchemaOrder) -> str:
         raise NotCanonical(f"the rewrite does not read back: {exc.message}") from None
     if not _identical(read, again):
         raise NotCanonical("the rewrite would change the data")
+    lost = sorted((Counter(_comments(text)) - Counter(_comments(written))).elements())
+    if lost:
+        raise NotCanonical(f"ruamel.yaml would lose the comment {lost[0]!r}")
     return written

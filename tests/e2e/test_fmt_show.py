@@ -131,6 +131,7 @@ what:
     content:
         body: "Line one\\nline two"
         title: yes
+# the audience
 who:
     segment:
         user_properties: [{name: Customer Type, op: equals, value: Platinum}]
@@ -164,6 +165,8 @@ def test_fmt_writes_the_canonical_style_keeping_comments_and_data(repo: Path) ->
     assert (yamlio.load(text), yamlio.load(labels)) == before
     for comment in ("# A campaign written by hand.", "# the channel", "# UTC"):
         assert comment in text
+    # a comment on its own line moves with the key below it
+    assert "labels: [Promotions, Onboarding]\n# the audience\nwho:\n  segment:\n" in text
     assert text.startswith("# yaml-language-server: $schema=../schemas/campaign.schema.json\n")
     assert [line.split(":")[0] for line in text.splitlines() if line[:1].isalpha()] == [
         "name", "channel", "labels", "who", "what", "when"
@@ -224,14 +227,24 @@ def test_fmt_reports_files_it_cannot_read_and_formats_only_named_files(repo: Pat
     assert (repo / "README.md").read_text() == "# hello\n"
 
 
-def test_fmt_refuses_a_rewrite_that_would_change_the_data(repo: Path) -> None:
-    path = repo / "campaigns" / "merge.yaml"
-    text = "name: x\nwho: &base {segment: {saved: A}}\nwhat:\n  <<: *base\n  content: {}\n"
-    path.write_text(text)
-    result = run("fmt", "campaigns/merge.yaml", cwd=repo)
+def test_fmt_refuses_a_rewrite_that_would_change_the_data_or_lose_a_comment(repo: Path) -> None:
+    merge = repo / "campaigns" / "merge.yaml"
+    merged = "name: x\nwho: &base {segment: {saved: A}}\nwhat:\n  <<: *base\n  content: {}\n"
+    merge.write_text(merged)
+    buttons = repo / "campaigns" / "buttons.yaml"
+    # ruamel.yaml drops a comment between `- {...}` and `- {...}  # a comment`
+    lost = "what:\n  content:\n    buttons:\n      - {text: A}\n      # between\n"
+    lost += "      - {text: B}  # B\n"
+    buttons.write_text(lost)
+    result = run("fmt", "campaigns/merge.yaml", "campaigns/buttons.yaml", cwd=repo)
     assert result.returncode == 1, result.stdout
-    assert "campaigns/merge.yaml: left as it is:" in result.stderr
-    assert path.read_text() == text
+    assert result.stdout == ""
+    assert "campaigns/merge.yaml: left as it is: it has a merge key" in result.stderr
+    assert (
+        "campaigns/buttons.yaml: left as it is: ruamel.yaml would lose the comment '# between'"
+        in result.stderr
+    )
+    assert merge.read_text() == merged and buttons.read_text() == lost
 
 
 def test_the_repository_is_in_the_canonical_style() -> None:

@@ -246,8 +246,6 @@ def test_moved_from_an_id_a_file_still_has_is_a_problem(applied_repo: Path) -> N
     assert kinds(plan_json(repo)) == [("move", NEW)]
 
 
-
-
 def test_a_pull_requests_plan_moves(applied_repo: Path) -> None:
     """--changed-since reads both ids of a renamed file: the move, as the whole plan has it."""
     repo = applied_repo

@@ -178,3 +178,21 @@ def test_target_usage_errors(repo: Path) -> None:
     assert both.returncode == 2 and "cannot be combined" in both.stderr
     saved = run("apply", "plan.json", "--target", "x", cwd=repo)
     assert saved.returncode == 2 and "the saved plan names its own targets" in saved.stderr
+
+
+def test_a_target_that_matches_nothing_says_so_and_suggests(repo: Path) -> None:
+    # a typo planned nothing for the campaign, silently
+    data = plan_json(repo, "--target", "welcome-psh")
+    assert (
+        data["notices"][0]
+        == "--target welcome-psh matches no campaign; did you mean 'welcome-push'?"
+    )
+    assert [c for c in data["changes"] if c["target"] == "campaign"] == []
+    unknown = run("state", "show", "welcome-psh", cwd=repo)
+    assert unknown.returncode == 1 and "is not managed in this state store" in unknown.stderr
+    clone = run("clone", "welcome-psh", "welcome-2", cwd=repo)
+    assert clone.returncode == 1
+    assert (
+        "no campaign 'welcome-psh' in the files or on the platform; did you mean 'welcome-push'?"
+        in clone.stderr
+    )

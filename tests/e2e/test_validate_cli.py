@@ -188,5 +188,5 @@ def test_one_run_reports_what_used_to_take_several(repo: Path) -> None:
         "campaigns/y.yaml:9:25: when.preferences.cutoff: '25:00' is not a time of day HH:MM "
         "(24 h) [pattern]",
         "campaigns/z.yaml:3:1: what: single_message needs what.content [what-shape]",
-        "6 problem(s) found",
+        "7 problem(s) found",
     ]

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaign_gitops.approval.gate import _reach_grew
+from campaign_gitops.approval.at_apply import reach_grew
 from campaign_gitops.approval.reviews import contributors
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.config import RawConfig, Settings
 from campaign_gitops.plan import Create, Plan
+from campaign_gitops.refusals import Refusal
 from campaign_gitops.synthetic import generate
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -38,14 +39,17 @@ def test_an_audience_that_grew_since_its_approval_needs_a_new_one(tmp_path: Path
     generate(backend.profiles_path(), 5000, 1, T0)
     settings = Settings(tmp_path, None, RawConfig())
     approved = _plan(["Platinum"])
-    same = _reach_grew(backend, settings, approved, _plan(["Platinum"]), T0, T0)
+    same = reach_grew(backend, settings, approved, _plan(["Platinum"]), T0, T0)
     assert same is None
-    wider = _reach_grew(backend, settings, approved, _plan(["Platinum", "Gold", "Silver"]), T0, T0)
-    assert wider is not None and "grew beyond 1.2x since the approval" in wider
-    assert "create campaign sale: reach ≈" in wider
+    wider = reach_grew(backend, settings, approved, _plan(["Platinum", "Gold", "Silver"]), T0, T0)
+    assert wider is not None and wider.kind == Refusal.REACH_GREW
+    assert "grew beyond 1.2x since the approval" in str(wider)
+    assert "  create campaign sale: reach ≈" in str(wider)
+    [item] = wider.items
+    assert item.startswith("create campaign sale: reach ≈")
     loose = Settings(tmp_path, None, RawConfig.model_validate({"approval": {
         "max_reach_growth": 100.0}}))  # fmt: skip
-    assert _reach_grew(backend, loose, approved, _plan(["Platinum", "Gold"]), T0, T0) is None
+    assert reach_grew(backend, loose, approved, _plan(["Platinum", "Gold"]), T0, T0) is None
     backend.close()
 
 

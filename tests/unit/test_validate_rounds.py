@@ -192,3 +192,38 @@ def test_a_campaign_check_that_reads_a_refused_value_is_named(tmp_path: Path) ->
         "10:3: when.preferences: user_timezone and best_time exclude each other "
         "[timezone-and-best-time]",
     ]
+
+
+def test_the_labels_file_gets_suggestions_too(tmp_path: Path) -> None:
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "labels.yaml").write_text("labels:\n  - name: A\n    descripton: d\n")
+    with pytest.raises(ValidationFailed) as info:
+        read_worktree(tmp_path, tmp_path / "campaigns", tmp_path / "labels.yaml")
+    assert [p.render() for p in info.value.problems] == [
+        "labels.yaml:3:5: labels[0].descripton: unknown field 'descripton'; did you mean "
+        "'description'? [unknown-field]"
+    ]
+
+
+def test_the_checks_of_one_block_report_together(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        "name: Weekly\n"
+        "channel: push\n"
+        "who:\n"
+        "  segment: {saved: Buyers, geography: {country: FR}, constant_property: {property: sku}}\n"
+        "what: {content: {title: Hi, body: There}}\n"
+        "when:\n"
+        "  delivery: recurring\n"
+        "  start: 2026-12-01T09:00:00Z\n"
+        "  recurring: {unit: week, day_of_month: 3, at: '09:00'}\n",
+    )
+    assert found == [
+        "4:20: who.segment.saved: a saved segment cannot be combined with ad-hoc criteria "
+        "(geography, constant_property) [saved-and-adhoc]",
+        "4:54: who.segment.constant_property: constant_property needs at least two "
+        "past_behavior.did events [constant-property-events]",
+        "9:3: when.recurring.on: a weekly cadence needs `on` weekdays [recurring-cadence]",
+        "9:41: when.recurring.day_of_month: day_of_month only goes with unit: month "
+        "[recurring-cadence]",
+    ]

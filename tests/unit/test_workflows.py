@@ -147,3 +147,4 @@ def test_the_flow_is_wired() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     hook = hooks["campaign-gitops-validate"]  # the changed files' names are passed
     assert hook["entry"] == "campaign-gitops validate" and hook.get("pass_filenames", True)
+    assert hooks["campaign-gitops-fmt"]["entry"] == "campaign-gitops fmt"

@@ -9,30 +9,22 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 
 from campaign_gitops.apply import Applier, Result
-from campaign_gitops.approval import owners
+from campaign_gitops.approval import at_apply, owners
 from campaign_gitops.approval.mainline import Mainline, Step
-from campaign_gitops.approval.policy import new_audience
 from campaign_gitops.approval.pullrequest import base_settings, config_at
-from campaign_gitops.approval.reviews import Approval, check
 from campaign_gitops.audit import Audit
-from campaign_gitops.backends.base import Backend
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub, context
 from campaign_gitops.gitrepo import Repo
-from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan
+from campaign_gitops.refusals import PlanRefused, Refusal
 from campaign_gitops.state.base import StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
-
-
-class Refused(FatalError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -86,11 +78,12 @@ def _start(run: Run, repo: Repo, pushed: str) -> str | None:
         )
         return None
     if not repo.is_ancestor(cursor.commit, pushed):
-        raise Refused(
+        raise PlanRefused(
+            Refusal.HISTORY_REWRITTEN,
             f"the apply cursor {cursor.commit[:12]} is not an ancestor of {pushed[:12]}: the "
             "branch was rewritten (a force-push?). Nothing was applied. Check what the rewrite "
             "changed, then record the commit to take as applied with "
-            "`campaign-gitops state set-applied COMMIT`."
+            "`campaign-gitops state set-applied COMMIT`.",
         )
     return cursor.commit
 
@@ -131,82 +124,6 @@ def _refuse(run: Run, step: Step, why: str) -> bool:
     return False
 
 
-def _row(row: list[Any]) -> str:
-    target, kind, key, verdict, reasons, sections, publish, spec = row
-    what = f" [{', '.join(sections)}]" if sections else ""
-    what += " (published)" if publish else ""
-    why = f"; approval: {'; '.join(reasons)}" if reasons else ""
-    sends = f" (spec {spec})" if spec else ""
-    return f"{kind} {target} {key}{what}: {verdict}{why}{sends}"
-
-
-def _reach(backend: Backend, spec: dict[str, Any] | None, at: datetime) -> int | None:
-    if spec is None:
-        return None
-    try:
-        return backend.estimate_reach(CAMPAIGN_ADAPTER.validate_python(spec), at)
-    except (FatalError, ValueError):
-        return None
-
-
-def _reach_grew(
-    backend: Backend, judged: Settings, then: Plan, now: Plan, then_at: datetime, now_at: datetime
-) -> str | None:
-    """An approved audience that reaches many more people at apply time than when it was
-    approved (a month of sign-ups, a widened saved segment) needs a new approval."""
-    if not backend.capabilities.estimate:
-        return None
-    factor = judged.raw.approval.max_reach_growth
-    grown = []
-    for change in now.reviews:
-        if not new_audience(change):
-            continue
-        before = _reach(backend, then.specs.get(change.key), then_at)
-        after = _reach(backend, now.specs.get(change.key), now_at)
-        if before is not None and after is not None and after > before * factor:
-            grown.append(f"  {change.title}: reach ≈ {before:,} when approved, {after:,} now")
-    if not grown:
-        return None
-    return (
-        f"the estimated reach grew beyond {factor}x since the approval; ask for a new "
-        "approval:\n" + "\n".join(grown)
-    )
-
-
-def moved_since_review(
-    run: Run, judged: Settings, step: Step, approval: Approval, plan: Plan, backend: Backend
-) -> str | None:
-    """The plan the approver saw, made again: the reviewed head against the state store (which
-    holds main as it was before this pull request, since steps apply in order), as of the
-    approval. Why it no longer matches the plan about to be applied, if it does not."""
-    if not approval.reviewed_at:
-        return None
-    at = datetime.fromisoformat(approval.reviewed_at.replace("Z", "+00:00"))
-    workspace = Workspace(
-        judged,
-        approval.head,
-        refresh=False,
-        shared_state=run.state,
-        codeowners=owners.load(judged, step.before),
-    )
-    try:
-        only = workspace.changed_since(step.before)
-        then = workspace.plan(replace(run.request, at=at, only=only))
-    finally:
-        workspace.close()
-    if then.review_digest() == plan.review_digest():
-        return _reach_grew(backend, judged, then, plan, at, run.request.at)
-    before = {_row(r) for r in then.reviewed()}
-    after = {_row(r) for r in plan.reviewed()}
-    lines = [f"  approved: {r}" for r in sorted(before - after)]
-    lines += [f"  now:      {r}" for r in sorted(after - before)]
-    return (
-        f"the plan differs from the one approved at {approval.reviewed_at} (digest "
-        f"{then.review_digest()}, now {plan.review_digest()}); ask for a new approval:\n"
-        + "\n".join(lines)
-    )
-
-
 def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
     judged = policy_at(run.settings, repo, step.before)
     # CODEOWNERS too is the commit's before the pull request: its own edit never counts
@@ -223,42 +140,26 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
             return True
         click.echo(f"\n== {step.title}")
         run.show(plan)
-        if plan.blocked:
-            return _refuse(run, step, f"{len(plan.blocked)} change(s) are blocked by the rules")
-        as_creator: frozenset[str] = frozenset()
-        approvers: tuple[str, ...] = ()
-        if plan.reviews and step.pull is None:
-            what = ", ".join(c.title for c in plan.reviews)
-            return _refuse(
-                run, step, f"no approved, merged pull request covers it, and it changes: {what}"
+        try:
+            at_apply.refuse_blocked(plan)
+            approval = at_apply.review(github, judged, step, plan)
+            if approval is not None:
+                click.echo(approval.explain())
+            approved = at_apply.decide(
+                judged,
+                plan,
+                approval,
+                lambda approved: at_apply.moved_since_review(
+                    run.state, run.request, judged, step, approved, plan, workspace.backend
+                ),
             )
-        if plan.reviews and step.pull is not None:
-            pull = step.pull
-            approval = check(
-                github,
-                int(pull["number"]),
-                judged.raw.approval.approvers,
-                plan.reviews,
-                pull,
-                owners=owners.required(plan),
+        except PlanRefused as refused:
+            return _refuse(run, step, str(refused))
+        if approved.as_creator:
+            click.echo(
+                "Not approved: the platform's creator-approver workflow sends these "
+                "changes for approval (pending approval) instead of publishing them."
             )
-            click.echo(approval.explain())
-            if not approval.ok and not judged.raw.creator_approver:
-                return _refuse(run, step, "not approved")
-            if not approval.ok:
-                click.echo(
-                    "Not approved: the platform's creator-approver workflow sends these "
-                    "changes for approval (pending approval) instead of publishing them."
-                )
-                as_creator = frozenset(c.key for c in plan.reviews)
-            approvers = tuple(approval.approved_by)
-            moved = (
-                moved_since_review(run, judged, step, approval, plan, workspace.backend)
-                if approval.ok
-                else None
-            )
-            if moved:
-                return _refuse(run, step, moved)
         commit = repo.resolve(step.end)
         applier = Applier(
             workspace.backend,
@@ -269,11 +170,11 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
             author=commit.author,
             pull_request=int(step.pull["number"]) if step.pull else None,
             merged_by=str((step.pull or {}).get("merged_by", {}).get("login") or "") or None,
-            approvers=approvers,
+            approvers=approved.approvers,
             applied_by=run.audit.applied_by if run.audit else None,
             dirty=run.audit.dirty if run.audit else None,
             continue_on_error=run.continue_on_error,
-            as_creator=as_creator,
+            as_creator=approved.as_creator,
         )
         result = run.run_applier(applier, plan)
         if not result.ok:

@@ -132,6 +132,24 @@ class ReportRow:
 
 
 class Backend(ABC):
+    """A platform the reconciler reads and changes. The contract every backend keeps (checked by
+    tests/contract/test_backend_contract.py against each one):
+
+    Raises: a refusal, as the dashboard would refuse it (the rules, an unknown id, what the API
+    cannot do), is PlatformError; its `rule` says which, "api" when this backend can never do it
+    (its `capabilities` say so up front, and the planner shows such changes as manual). A
+    platform that cannot be reached after the backend's own retries is a FatalError too.
+
+    Retries: reads change nothing and may be repeated. A write's docstring says whether a repeat
+    is harmless; a write whose answer was lost is never repeated blindly: the next plan reads the
+    platform and adopts what landed.
+
+    Threads: planning calls one method at a time. The applier calls the campaign writes
+    (create_campaign, update_campaign, publish, move, withdraw, stop, archive) and get_campaign
+    for different campaigns side by side, from up to `capabilities.max_concurrency` threads on
+    this one instance (apply.py); labels, listings and reports are never called concurrently.
+    A backend whose writes must not overlap says max_concurrency=1 (local)."""
+
     name: str = ""
     capabilities: Capabilities = Capabilities()
 
@@ -139,10 +157,15 @@ class Backend(ABC):
     def list_campaigns(
         self, now: datetime, where: ListFilter | None = None, with_spec: bool = True
     ) -> list[LiveCampaign]:
-        """Without `with_spec`, `spec` may be left empty: listing needs none."""
+        """The campaigns `where` selects (default: not archived), as of `now`; each `id` is the
+        one its create was given (read back from the marker the create left), a campaign made
+        elsewhere has an id of the backend's own. Without `with_spec`, `spec` may be left
+        empty: listing needs none. A read: safe to retry."""
 
     @abstractmethod
-    def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign: ...
+    def get_campaign(self, platform_id: str, now: datetime) -> LiveCampaign:
+        """The campaign with this platform id (archived too), as of `now`. PlatformError when
+        the platform has none. A read: safe to retry."""
 
     def campaigns_of(
         self, now: datetime, ids: Collection[str], platform_ids: Collection[str] = ()
@@ -156,7 +179,14 @@ class Backend(ABC):
     @abstractmethod
     def create_campaign(
         self, campaign_id: str, spec: CampaignBase, *, publish: bool, actor: Actor, now: datetime
-    ) -> LiveCampaign: ...
+    ) -> LiveCampaign:
+        """A new campaign of `spec` carrying `campaign_id`, published when `publish` (or sent
+        for approval, when the platform's workflow wants that of `actor`); returns it as made,
+        with the `spec` the state store records. PlatformError when refused: a live campaign
+        has the id, a label is unknown, the API cannot express the spec (or a draft). Not
+        idempotent: the planner creates only an id the platform does not list; a repeat is
+        refused (local) or may make a second campaign (clevertap, which finds a create whose
+        answer was lost by its marker before trying again)."""
 
     @abstractmethod
     def update_campaign(
@@ -167,28 +197,46 @@ class Backend(ABC):
         *,
         actor: Actor,
         now: datetime,
-    ) -> LiveCampaign: ...
+    ) -> LiveCampaign:
+        """The campaign's `sections` edited to `spec`; returns it after the edit (pending
+        approval when the workflow wants that). PlatformError when the rules refuse the edit in
+        its status, when the channel would change, for an unknown id; rule "api" where
+        `capabilities.update` is False. Idempotent: the same edit again leaves the same content
+        (its `version` may grow)."""
 
     @abstractmethod
-    def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+    def publish(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        """A draft published (or sent for approval, when the workflow wants that of `actor`);
+        returns it. PlatformError when its status refuses it, for an unknown id; rule "api"
+        where `capabilities.drafts` is False. Idempotent: a published campaign stays as it is."""
 
     def move(self, platform_id: str, campaign_id: str, *, now: datetime) -> LiveCampaign:
         """The campaign now carries `campaign_id` where the platform keeps our id; by default
-        nowhere it can change (the file keeps `moved_from`, and a lost record is found by it)."""
+        nowhere it can change (the file keeps `moved_from`, and a lost record is found by it).
+        Returns it; PlatformError for an unknown id. Idempotent."""
         return self.get_campaign(platform_id, now)
 
     def withdraw(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
-        """A campaign pending approval back to draft (only where `capabilities.drafts`)."""
+        """A campaign pending approval back to draft; returns it. PlatformError when its status
+        refuses it; rule "api" where `capabilities.drafts` is False. Idempotent: a draft stays
+        one."""
         raise PlatformError(f"the {self.name} backend has no drafts to withdraw to", "api")
 
     @abstractmethod
-    def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+    def stop(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        """The campaign stopped (one that completed stays completed); returns it. PlatformError
+        for an unknown id, or when its status refuses a stop. Idempotent: stopping a stopped
+        campaign changes nothing and returns it stopped."""
 
     @abstractmethod
-    def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign: ...
+    def archive(self, platform_id: str, *, actor: Actor, now: datetime) -> LiveCampaign:
+        """The campaign archived; returns it. PlatformError for an unknown id or when its
+        status refuses it; rule "api" where `capabilities.archive` is False. Idempotent."""
 
     @abstractmethod
-    def estimate_reach(self, spec: CampaignBase, now: datetime) -> int: ...
+    def estimate_reach(self, spec: CampaignBase, now: datetime) -> int:
+        """How many users `spec` would reach as of `now`; makes nothing. PlatformError when the
+        platform gives no estimate. A read: safe to retry."""
 
     def reach_hint(self) -> str | None:
         """Why every reach estimate is meaningless, to say next to them; None: they mean what
@@ -196,22 +244,34 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def list_labels(self) -> list[Label]: ...
+    def list_labels(self) -> list[Label]:
+        """The account's labels, by name; empty where `capabilities.labels` is False. A read."""
 
     @abstractmethod
-    def create_label(self, label: Label) -> None: ...
+    def create_label(self, label: Label) -> None:
+        """PlatformError when the name exists, is not allowed, or the account is full; rule
+        "api" where `capabilities.labels` is False. Not idempotent: a repeat is refused."""
 
     @abstractmethod
-    def update_label(self, label: Label) -> None: ...
+    def update_label(self, label: Label) -> None:
+        """The label's description set. Rule "api" where `capabilities.labels` is False.
+        Idempotent."""
 
     @abstractmethod
-    def rename_label(self, old: str, new: str) -> None: ...
+    def rename_label(self, old: str, new: str) -> None:
+        """`old` renamed to `new`, in every campaign that has it too. PlatformError when `old`
+        does not exist or `new` does; rule "api" where `capabilities.labels` is False. Not
+        idempotent: a repeat finds no `old`."""
 
     @abstractmethod
-    def delete_label(self, name: str) -> None: ...
+    def delete_label(self, name: str) -> None:
+        """PlatformError (rule "label-in-use") while a campaign has it; rule "api" where
+        `capabilities.labels` is False. Idempotent: deleting a missing label does nothing."""
 
     @abstractmethod
-    def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]: ...
+    def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]:
+        """A row of figures for each campaign `where` selects (default: archived too), as of
+        `now`. A read: safe to retry."""
 
     def unsupported(self, spec: dict[str, Any]) -> list[str]:
         """What in `spec` this backend's API cannot express (the plan shows it as manual)."""

@@ -4,9 +4,10 @@ stay inside this module: the passcode is sent in one header and never appears in
 Transport discipline: at most `max_concurrency` requests in flight; creates (estimates too: the
 same endpoint) start at most `creates_per_second` a second per account, evenly spaced (Create
 Campaign: "This endpoint is limited to 3 requests per second"). A 429 is a safety net: nothing
-was done, so the call is retried, backing off from 50 ms doubling to 1 s with jitter (a create
-also waits for its next turn at the pace), for as long as `timeout` seconds after its first 429;
-only then, or on a real error, does it fail. List, report, result, estimates and stop
+was done, so the call is retried, backing off from 50 ms doubling to 1 s with jitter (longer
+when a `Retry-After` asks for it: none is documented, but either form RFC 9110 allows is read;
+a create also waits for its next turn at the pace), for as long as `timeout` seconds after its
+first 429; only then, or on a real error, does it fail. List, report, result, estimates and stop
 (idempotent) retry on 5xx and timeouts; a create is never blindly retried: after an ambiguous
 failure the campaigns of its schedule window are listed and matched by name and marker before
 creating again.
@@ -54,6 +55,7 @@ from campaign_gitops.config import ClevertapConfig
 from campaign_gitops.errors import FatalError
 from campaign_gitops.models import CampaignBase, Label
 from campaign_gitops.rules import STATUSES
+from campaign_gitops.timeutil import http_date, retry_after
 
 log = logging.getLogger(__name__)
 PASSCODE_ENV = "CLEVERTAP_PASSCODE"
@@ -189,6 +191,7 @@ class ClevertapBackend(Backend):
                 failure = f"connection failed ({type(exc).__name__})"
             else:
                 if response.status_code == 429:
+                    received = datetime.now(UTC)
                     self.throttled += 1
                     now = time.monotonic()
                     throttled_until = throttled_until or now + self.timeout
@@ -197,7 +200,11 @@ class ClevertapBackend(Backend):
                             f"CleverTap {path}: still answering 429 (too many requests) after "
                             f"{self.timeout:g} s; nothing was done"
                         )
-                    time.sleep(min(random.uniform(backoff / 2, backoff), throttled_until - now))
+                    wait = random.uniform(backoff / 2, backoff)
+                    if "retry-after" in response.headers:
+                        came = http_date(response.headers.get("date")) or received
+                        wait = max(wait, retry_after(response.headers["retry-after"], came) or 0)
+                    time.sleep(min(wait, throttled_until - now))
                     backoff = min(backoff * 2, longest)
                     continue
                 if response.status_code < 500:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from campaign_gitops import __version__, redact
+from campaign_gitops.cli import exits
 from campaign_gitops.cli.context import (
     TABLE_FORMATS,
     Context,
@@ -20,7 +21,6 @@ from campaign_gitops.cli.context import (
 )
 from campaign_gitops.cli.spellings import rewrite_terraform_flags
 from campaign_gitops.cli.state import ack, state
-from campaign_gitops.errors import FatalError, ValidationFailed, render_problems
 
 if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models
     from campaign_gitops.backends.base import ListFilter
@@ -529,38 +529,7 @@ def main(argv: list[str] | None = None, *, commands_stopped: bool = False) -> in
     if ci.in_actions() and not commands_stopped and not ci.annotations_only(args):
         with ci.stop_commands():  # no line of campaign data can act as a workflow command
             return main(args, commands_stopped=True)
-    verbose = "-v" in args or "--verbose" in args
     accept_global_options(cli)  # also after the command, on every command registered by now
-    try:
-        cli.main(args=args, prog_name="campaign-gitops", standalone_mode=False)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        return 1
-    except ValidationFailed as exc:
-        click.echo(render_problems(exc.problems, "text"), err=True)
-        return exc.exit_code
-    except FatalError as exc:
-        if verbose:
-            redact.print_exc()
-        click.echo(f"error: {redact.text(str(exc))}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
-    except Exception as exc:
-        from campaign_gitops.failures import explain
-
-        if verbose:
-            redact.print_exc()
-        known = explain(exc)  # a full disk, a damaged database...: what to do, not "unexpected"
-        message = known or f"unexpected {type(exc).__name__}: {exc} (run with -v for details)"
-        click.echo(f"error: {redact.text(message)}", err=True)
-        return 1
-    return 0
+    return exits.run(
+        lambda: cli.main(args=args, prog_name="campaign-gitops", standalone_mode=False), args
+    )

@@ -19,15 +19,9 @@ from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import in_actions
-from campaign_gitops.plan import (
-    BLOCKED,
-    FORMAT_VERSION,
-    MANUAL,
-    Change,
-    Plan,
-    file_hash,
-    stale_items,
-)
+from campaign_gitops.plan import BLOCKED, MANUAL, Change, Plan
+from campaign_gitops.refusals import PlanRefused, refuse_blocked
+from campaign_gitops.saved_plans import check_saved, load_saved
 from campaign_gitops.state.base import LockInfo
 from campaign_gitops.workspace import PlanRequest, Workspace
 
@@ -78,58 +72,6 @@ class Output:
     def document(self) -> str:
         data = {"format_version": RESULTS_FORMAT_VERSION, "ok": self.ok, "results": self.results}
         return json.dumps(data, indent=2, ensure_ascii=False, default=str)
-
-
-def load_saved(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError) as exc:
-        raise FatalError(f"{path}: not a plan file ({exc})") from exc
-    version = data.get("format_version") if isinstance(data, dict) else None
-    if version == 1:
-        raise FatalError(
-            f"{path}: a plan of format_version 1 (an older campaign-gitops) cannot be applied: "
-            "it names no account and nothing protects its checksums. Plan again."
-        )
-    if version != FORMAT_VERSION:
-        raise FatalError(
-            f"{path}: plan format_version {version!r}; this version reads {FORMAT_VERSION}"
-        )
-    try:
-        plan = Plan.from_data(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FatalError(f"{path}: a damaged plan file ({exc})") from exc
-    if data.get("hash") != file_hash(data):
-        raise FatalError(
-            f"{path}: the plan's content does not match its hash: the file was edited after "
-            "it was made. Plan again."
-        )
-    return plan
-
-
-def check_saved(saved: Plan, fresh: Plan) -> None:
-    """A saved plan applies only where it was made and while it still holds, exactly."""
-    if not saved.refreshed:
-        raise FatalError(
-            "the saved plan was made with --no-refresh (live values from the state store); "
-            "it cannot be applied. Plan again with a refresh."
-        )
-    if saved.env != fresh.env:
-        raise FatalError(f"the plan is for environment {saved.env!r}, not {fresh.env!r}")
-    if (saved.backend, saved.account, saved.endpoint) != (
-        fresh.backend, fresh.account, fresh.endpoint,
-    ):  # fmt: skip
-        raise FatalError(
-            f"the plan was made for {saved.backend} account {saved.account or '-'} at "
-            f"{saved.endpoint}, not {fresh.backend} account {fresh.account or '-'} at "
-            f"{fresh.endpoint}; nothing was applied"
-        )
-    stale = stale_items(saved, fresh)
-    if not stale and saved.content_hash() != fresh.content_hash():
-        stale = ["the changes differ from the saved plan's (see the new plan)"]
-    if stale:
-        items = "\n".join(f"  - {item}" for item in stale)
-        raise FatalError(f"the saved plan is stale; nothing was applied:\n{items}\nPlan again.")
 
 
 def _confirm(plan: Plan) -> None:
@@ -299,15 +241,14 @@ def _apply_locked(
     _resuming(prior, out)
     if saved is not None:
         check_saved(saved, fresh)
-    if fresh.blocked:
+    try:
+        refuse_blocked(fresh)
+    except PlanRefused as refused:
         out.show(fresh)
         out.record(fresh, None)
-        for change in fresh.blocked if out.quiet else ():
-            click.echo(f"  ! {change.title}: {change.reason}", err=True)
-        raise FatalError(
-            f"{len(fresh.blocked)} change(s) are blocked by the platform's rules; nothing was "
-            "applied. Fix them (see each remedy) and plan again."
-        )
+        for item in refused.items if out.quiet else ():
+            click.echo(f"  ! {item}", err=True)
+        raise
     if not fresh.has_changes:
         # a label the platform made but the killed apply never recorded becomes managed
         Applier(

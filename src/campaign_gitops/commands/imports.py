@@ -18,6 +18,7 @@ from campaign_gitops.files import inside, write_atomic
 from campaign_gitops.ids import BadId, check_id
 from campaign_gitops.models import Label
 from campaign_gitops.planner import newest
+from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.workspace import Workspace
 
 NO_LABELS_API = (
@@ -118,7 +119,8 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
         else:
             found = live.get(source)
             if found is None:
-                raise FatalError(f"no campaign {source!r} in the files or on the platform")
+                hint = did_you_mean(source, [*desired.campaigns, *live])
+                raise FatalError(f"no campaign {source!r} in the files or on the platform{hint}")
             backend = workspace.backend
             if not backend.capabilities.reads_specs:
                 raise FatalError(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from campaign_gitops.commands.apply import load_saved
 from campaign_gitops.commands.plan import show as render_plan
 from campaign_gitops.errors import FatalError
+from campaign_gitops.saved_plans import load_saved
 
 NOT_A_PLAN = "not a plan file (a plan file is what `campaign-gitops plan --out FILE` writes)"
 

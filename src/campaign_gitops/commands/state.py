@@ -4,7 +4,7 @@ import getpass
 import json
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from campaign_gitops.ids import check_id
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import LockInfo, StateStore
 from campaign_gitops.state.document import parse, write
+from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.views.tables import render
 
 COLUMNS = ("id", "platform_id", "applied_at", "applied_by", "commit", "pull_request")
@@ -46,10 +47,11 @@ def show(settings: Settings, campaign_id: str) -> int:
     try:
         managed = state.managed(history=True).get(campaign_id)
         acks = state.acks(campaign_id)
+        known = state.managed_ids() if managed is None and not acks else ()
     finally:
         state.close()
     if managed is None and not acks:
-        raise FatalError(f"campaign {campaign_id!r} is not managed in this state store")
+        raise _not_managed(campaign_id, known)
     record = asdict(managed) if managed is not None else {"id": campaign_id, "managed": False}
     if managed is not None:  # the audit trail: were the files applied the commit's?
         record["clean"] = None if managed.dirty is None else not managed.dirty
@@ -177,7 +179,7 @@ def move(settings: Settings, old: str, new: str) -> int:
     check_id(old)
     check_id(new)
     if not _locked_change(settings, lambda state: state.move(old, new)):
-        raise FatalError(f"campaign {old!r} is not managed in this state store")
+        raise _not_managed(old, _managed_ids(settings))
     click.echo(f"moved {old} -> {new} in the state store; the platform's campaign is unchanged")
     return 0
 
@@ -196,7 +198,7 @@ def remove(settings: Settings, campaign_id: str) -> int:
         return True
 
     if not _locked_change(settings, forget):
-        raise FatalError(f"campaign {campaign_id!r} is not managed in this state store")
+        raise _not_managed(campaign_id, _managed_ids(settings))
     click.echo(f"removed {campaign_id} from the state store; the platform's campaign is unchanged")
     try:
         desired = read_configured(settings)
@@ -209,3 +211,18 @@ def remove(settings: Settings, campaign_id: str) -> int:
             "campaign again (remove or rename the file to stop managing it)"
         )
     return 0
+
+
+def _managed_ids(settings: Settings) -> Iterable[str]:
+    state = open_state(settings)
+    try:
+        return list(state.managed_ids())
+    finally:
+        state.close()
+
+
+def _not_managed(campaign_id: str, known: Iterable[str]) -> FatalError:
+    return FatalError(
+        f"campaign {campaign_id!r} is not managed in this state store"
+        f"{did_you_mean(campaign_id, known)}"
+    )

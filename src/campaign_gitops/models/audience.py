@@ -6,7 +6,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from campaign_gitops.models.common import Duration, NonEmpty, PropertyFilter, Strict, fail
+from campaign_gitops.models.common import (
+    Duration,
+    NonEmpty,
+    PropertyFilter,
+    Strict,
+    fail,
+    fail_all,
+)
 
 
 class Count(Strict):
@@ -112,20 +119,18 @@ class Segment(Strict):
         adhoc = [
             name for name in type(self).model_fields if name != "saved" and getattr(self, name)
         ]
+        errors = []
         if self.saved and adhoc:
-            raise fail(
-                "saved-and-adhoc",
-                f"a saved segment cannot be combined with ad-hoc criteria ({', '.join(adhoc)})",
-                "saved",
+            message = (
+                f"a saved segment cannot be combined with ad-hoc criteria ({', '.join(adhoc)})"
             )
+            errors.append(fail("saved-and-adhoc", message, "saved"))
         if self.constant_property and (
             self.past_behavior is None or len(self.past_behavior.did) < 2
         ):
-            raise fail(
-                "constant-property-events",
-                "constant_property needs at least two past_behavior.did events",
-                "constant_property",
-            )
+            message = "constant_property needs at least two past_behavior.did events"
+            errors.append(fail("constant-property-events", message, "constant_property"))
+        fail_all("Segment", errors)
         return self
 
 

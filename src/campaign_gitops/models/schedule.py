@@ -40,16 +40,19 @@ class Recurring(Strict):
 
     @model_validator(mode="after")
     def _cadence(self) -> Recurring:
+        errors = []
         if self.unit == "week" and not self.on:
-            raise fail("recurring-cadence", "a weekly cadence needs `on` weekdays", "on")
+            errors.append(fail("recurring-cadence", "a weekly cadence needs `on` weekdays", "on"))
         if self.unit != "week" and self.on:
-            raise fail("recurring-cadence", "`on` weekdays only go with unit: week", "on")
+            message = "`on` weekdays only go with unit: week"
+            errors.append(fail("recurring-cadence", message, "on"))
         if self.unit == "month" and self.day_of_month is None:
-            raise fail("recurring-cadence", "a monthly cadence needs day_of_month", "day_of_month")
+            message = "a monthly cadence needs day_of_month"
+            errors.append(fail("recurring-cadence", message, "day_of_month"))
         if self.unit != "month" and self.day_of_month is not None:
-            raise fail(
-                "recurring-cadence", "day_of_month only goes with unit: month", "day_of_month"
-            )
+            message = "day_of_month only goes with unit: month"
+            errors.append(fail("recurring-cadence", message, "day_of_month"))
+        fail_all("Recurring", errors)
         return self
 
 

@@ -184,12 +184,27 @@ class JournalEntry:
 
 
 class StateStore(ABC):
+    """Where the reconciler's own facts live. The contract every store keeps (checked by
+    tests/contract/test_state_contract.py against SQLite and PostgreSQL):
+
+    Raises: FatalError for what a user must settle (a store that cannot be opened or is of a
+    newer version, a move onto a managed id, a document it cannot import, LockHeld); a
+    connection lost mid-way surfaces as the driver's error, which failures.py explains.
+
+    Retries: every write is one transaction, so a failed one changed nothing and may be run
+    again; each write's docstring says whether running it twice is harmless.
+
+    Threads: not thread-safe: one instance is one connection, to be used by one thread at a
+    time (the applier's threads take turns through one lock: apply.py). Several processes, each
+    with its own instance, share a store: the transactions keep it consistent and the locks
+    (acquire, acquire_set) keep applies apart."""
+
     @abstractmethod
     def managed(
         self, history: bool = False, ids: Collection[str] | None = None
     ) -> dict[str, Managed]:
-        """Every managed campaign, or those of `ids` (a partial plan's); its apply history only
-        when asked (planning needs none)."""
+        """Every managed campaign by id, or those of `ids` (a partial plan's; unknown ids are
+        left out); its apply history only when asked (planning needs none). A read."""
 
     def managed_ids(self) -> list[str]:
         """The ids of every managed campaign (an id glob's candidates)."""
@@ -197,81 +212,95 @@ class StateStore(ABC):
 
     @abstractmethod
     def labels(self) -> dict[str, str | None]:
-        """Labels under management: name -> description as last applied."""
+        """Labels under management: name -> description as last applied. A read."""
 
     @abstractmethod
-    def record(self, managed: Managed) -> None: ...
+    def record(self, managed: Managed) -> None:
+        """`managed` becomes the campaign's record (created or replaced), its attribution
+        appended to the history. Idempotent for the record; a repeat adds a history entry."""
 
     @abstractmethod
-    def forget(self, campaign_id: str) -> None: ...
+    def forget(self, campaign_id: str) -> None:
+        """The campaign is no longer managed. Idempotent: an unknown id is no error."""
 
     @abstractmethod
     def move(self, old: str, new: str) -> bool:
         """The record of `old` (and its acknowledgements) now under `new`; False when `old` is
-        not managed. FatalError when `new` is."""
+        not managed (a repeat: nothing left to move). FatalError when `new` is, and then
+        nothing changes."""
 
     @abstractmethod
     def acknowledge(self, ack: Ack, managed: Managed) -> None:
         """Record the acknowledgement and `managed` (its spec as last applied) in one
-        transaction."""
+        transaction. Not idempotent: a repeat records a second acknowledgement."""
 
     @abstractmethod
     def acks(self, campaign_id: str | None = None) -> list[Ack]:
-        """Acknowledgements, oldest first; of one campaign when given."""
+        """Acknowledgements, oldest first; of one campaign when given. A read."""
 
     @abstractmethod
-    def record_label(
-        self, name: str, description: str | None, previous: str | None = None
-    ) -> None: ...
+    def record_label(self, name: str, description: str | None, previous: str | None = None) -> None:
+        """The label is managed with this description (an upsert), replacing `previous` (a
+        rename). Idempotent."""
 
     @abstractmethod
-    def forget_label(self, name: str) -> None: ...
+    def forget_label(self, name: str) -> None:
+        """The label is no longer managed. Idempotent: an unknown name is no error."""
 
     @abstractmethod
-    def journal(self, entry: JournalEntry) -> None: ...
+    def journal(self, entry: JournalEntry) -> None:
+        """Append a step of an apply; its first entry starts the apply, with the locks this
+        store holds as its scope. Not idempotent: a repeat appends the entry again."""
 
     @abstractmethod
     def journal_of(self, apply_id: str | None = None) -> list[JournalEntry]:
-        """Entries of one apply, or of the last apply that did not finish."""
+        """Entries of one apply in the order written, or of the last apply that did not
+        finish; empty when there is none. A read."""
 
     @abstractmethod
-    def finish(self, apply_id: str) -> None: ...
+    def finish(self, apply_id: str) -> None:
+        """The apply is over: never `unfinished` again. Idempotent."""
 
     @abstractmethod
     def unfinished(self, within: Collection[str] | None = None) -> str | None:
         """The newest apply that started, never finished and is not running (its lock is gone:
         it crashed), if any; with `within` (lock names), only one that locked any of them. An
-        apply of a lock this store holds, or that another live apply holds, is running."""
+        apply of a lock this store holds, or that another live apply holds, is running. A
+        read."""
 
     @abstractmethod
     def settle(self, apply_id: str, covered: Collection[str] | None) -> None:
         """An interrupted apply is over for what a later apply `covered` (lock names it planned
-        and applied again; None: everything): it is finished when nothing it locked is left."""
+        and applied again; None: everything): it is finished when nothing it locked is left.
+        Idempotent; an unknown apply id is no error."""
 
     @abstractmethod
     def acquire(self, info: LockInfo, timeout: float) -> None:
         """Take the whole store's lock, waiting up to `timeout` seconds; LockHeld names the
-        holder."""
+        holder (and nothing is taken). Exclusive against every other instance and process."""
 
     @abstractmethod
     def acquire_set(self, info: LockInfo, locks: LockSet, timeout: float) -> None:
         """Take the locks of `locks` (in name order, after the store's in shared mode), waiting
         up to `timeout` seconds in all; LockHeld names the holders and what they hold. A store
-        without named locks (SQLite) takes the whole store."""
+        without named locks (SQLite) takes the whole store. Nothing is taken on LockHeld."""
 
     @abstractmethod
-    def release(self, lock_id: str) -> None: ...
+    def release(self, lock_id: str) -> None:
+        """Give back a lock this instance took. Idempotent: an unknown id is no error."""
 
     @abstractmethod
     def unlock(self, lock_id: str) -> bool:
-        """Force-release a lock by id (`state unlock`); False when no such lock."""
+        """Force-release a lock by id, whoever holds it (`state unlock`); False when no such
+        lock (a repeat)."""
 
     @abstractmethod
     def cursor(self) -> Cursor | None:
-        """Where the apply on main stands; None before its first run."""
+        """Where the apply on main stands; None before its first run. A read."""
 
     @abstractmethod
-    def set_cursor(self, commit: str, by: str, note: str = "") -> None: ...
+    def set_cursor(self, commit: str, by: str, note: str = "") -> None:
+        """The cursor moves to `commit` (set now, by `by`). Idempotent."""
 
     @abstractmethod
     def record_commit(
@@ -284,20 +313,25 @@ class StateStore(ABC):
         detail: str = "",
     ) -> None:
         """Log what became of one commit of main; a commit logged again keeps only its latest
-        outcome, and moves to the end of the log."""
+        outcome, and moves to the end of the log (so a repeat is harmless). ValueError for an
+        outcome not in OUTCOMES."""
 
     @abstractmethod
     def applied_commits(self, limit: int = 100) -> list[AppliedCommit]:
-        """The commit log, newest first."""
+        """The commit log, newest first, at most `limit`. A read."""
 
     @abstractmethod
     def export(self) -> dict[str, Any]:
-        """The whole store (not the lock) as a versioned JSON document (state/document.py)."""
+        """The whole store (not the lock) as a versioned JSON document (state/document.py),
+        read in one snapshot. A read."""
 
     @abstractmethod
     def import_(self, doc: Mapping[str, Any]) -> None:
         """Replace the whole store (not the lock) with an export, in one transaction; a
-        document of another format or version is refused (FatalError) before anything changes."""
+        document of another format or version is refused (FatalError) before anything changes.
+        Idempotent."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connection; a lock still held is given up with it (PostgreSQL) or stays
+        until its process ends (SQLite)."""

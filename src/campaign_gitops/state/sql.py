@@ -62,6 +62,9 @@ class SqlState(StateStore):
     PARAM = "?"
     SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
     _held: dict[str, LockSet]  # lock id -> what this connection holds under it, oldest first
+    # _scope() of the locks it was computed for: an apply journals every step under the same
+    # locks, and serialising thousands of names for each step made a large apply quadratic
+    _scoped: tuple[tuple[tuple[str, LockSet], ...], tuple[str | None, str | None]] | None = None
 
     @abstractmethod
     def _tx(self) -> AbstractContextManager[Any]: ...
@@ -345,12 +348,20 @@ class SqlState(StateStore):
     def _scope(self) -> tuple[str | None, str | None]:
         """The newest lock this connection holds, and the names of all it holds as JSON (None:
         the whole store, or no lock at all)."""
-        if not self._held:
+        held = tuple(self._held.items())
+        if self._scoped is not None and self._scoped[0] == held:
+            return self._scoped[1]
+        self._scoped = (held, self._scope_of(held))
+        return self._scoped[1]
+
+    @staticmethod
+    def _scope_of(held: tuple[tuple[str, LockSet], ...]) -> tuple[str | None, str | None]:
+        if not held:
             return None, None
-        lock_id = next(reversed(self._held))
-        if any(held.store and not held.names for held in self._held.values()):
+        lock_id = held[-1][0]
+        if any(locks.store and not locks.names for _, locks in held):
             return lock_id, None
-        names = frozenset().union(*(held.names for held in self._held.values()))
+        names = frozenset().union(*(locks.names for _, locks in held))
         return lock_id, json.dumps(sorted(names))
 
     def unfinished(self, within: Collection[str] | None = None) -> str | None:

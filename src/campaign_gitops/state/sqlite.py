@@ -5,6 +5,7 @@ time anyway, and one file is one team's)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -18,6 +19,8 @@ from campaign_gitops.sqlite_util import STATE, connect, immediate
 from campaign_gitops.state.base import LockHeld, LockInfo, LockSet
 from campaign_gitops.state.document import stamped
 from campaign_gitops.state.sql import SqlState
+
+log = logging.getLogger(__name__)
 
 
 def _alive(info: LockInfo) -> bool:
@@ -79,6 +82,7 @@ class SqliteState(SqlState):
     def acquire_set(self, info: LockInfo, locks: LockSet, timeout: float) -> None:
         """The whole store, whatever `locks` names (recorded as what the apply changes)."""
         deadline = time.monotonic() + timeout
+        waiting = False
         while True:
             with self._tx():
                 holders = [held for held, _ in self._holders() if _alive(held)]
@@ -88,6 +92,10 @@ class SqliteState(SqlState):
                     return
             if time.monotonic() >= deadline:
                 raise LockHeld(holders[0])
+            if not waiting:
+                waiting = True
+                log.debug("waiting for the lock held by %s (lock %s)", holders[0].holder,
+                          holders[0].lock_id)  # fmt: skip
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _live_locks(self) -> set[str]:
