@@ -1,4 +1,4 @@
-""" "Did you mean ...?": the nearest known name to a word a person mistyped."""
+"""Did you mean ...? The nearest known name to a word a person mistyped."""
 
 from __future__ import annotations
 
