@@ -7,9 +7,11 @@ the plan adopts instead of creating it twice."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +44,7 @@ from campaign_gitops.plan import (
 )
 from campaign_gitops.state.base import JournalEntry, Managed, StateStore
 
+log = logging.getLogger(__name__)
 # Fault injection for the crash tests: SIGKILL this process at the Nth journal point.
 KILL_AT_ENV = "CAMPAIGN_GITOPS_TEST_KILL_AT"
 
@@ -155,8 +158,25 @@ class Applier:
         failed_keys: set[tuple[str, str]] = set()
         workers = max(1, self.backend.capabilities.max_concurrency)
         steps = list(enumerate(plan.applicable, start=1))
+        log.debug(
+            "apply %s: %d step(s), up to %d worker(s) (%s backend)",
+            result.apply_id,
+            len(steps),
+            workers,
+            self.backend.name,
+        )
         for (_, target), group in groupby(steps, key=lambda s: (s[1].ORDER, s[1].TARGET)):
             batch = list(group)
+            side_by_side = workers > 1 and target == "campaign" and len(batch) > 1
+            log.debug(
+                "batch of %d %s %s step(s) (%d-%d): %s",
+                len(batch),
+                batch[0][1].KIND,
+                target,
+                batch[0][0],
+                batch[-1][0],
+                f"{min(workers, len(batch))} workers" if side_by_side else "one at a time",
+            )
 
             def one(step: int, change: Change) -> None:
                 self._step(plan, result, failed_keys, step, change, on_step)
@@ -171,6 +191,13 @@ class Applier:
         if not any(change.TARGET == "label" for change, _ in result.failed):
             self.settle_labels(plan.labels)
         self.state.finish(result.apply_id)
+        log.debug(
+            "apply %s finished: %d applied, %d failed, %d not applied",
+            result.apply_id,
+            len(result.applied),
+            len(result.failed),
+            len(result.not_applied),
+        )
         return result
 
     def _step(
@@ -189,9 +216,19 @@ class Applier:
             ) in failed_keys  # a later step of a campaign that failed
             if skip:
                 result.not_applied.append(change)
+                log.debug("step %d %s: not applied (an earlier step failed)", step, change.title)
                 return
+        began = time.perf_counter()
         with self._journaled(result.apply_id, step, change) as outcome:
             outcome["platform_id"] = self._do(change, plan.specs.get(change.key))
+        took = time.perf_counter() - began
+        if outcome.get("error"):
+            log.debug("step %d %s: failed in %.3f s: %s", step, change.title, took,
+                      outcome["error"])  # fmt: skip
+        else:
+            made = outcome.get("platform_id")
+            log.debug("step %d %s: done in %.3f s%s", step, change.title, took,
+                      f" (platform id {made})" if made else "")  # fmt: skip
         with self.lock:
             if outcome.get("error"):
                 result.failed.append((change, outcome["error"]))

@@ -19,6 +19,8 @@ once nothing it locked is left; an apply that is still running is never named.""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
 
@@ -33,6 +35,7 @@ from campaign_gitops.state.base import (
     label_lock,
 )
 
+log = logging.getLogger(__name__)
 MAX_NAMED_LOCKS = 1000  # more: the whole store (4 such applies fill PostgreSQL's default table)
 ATTEMPTS = 3  # plans made under locks before an apply gives up on a plan that keeps moving
 
@@ -131,6 +134,7 @@ class ApplyLocks:
             if saved is not None or self.held.covers(now):
                 return plan
             self.release()
+            log.debug("the plan made under the locks changes more than they cover: taking more")
             wanted = wanted | now
             if len(wanted.names) > MAX_NAMED_LOCKS:
                 wanted = wanted.whole()
@@ -141,7 +145,15 @@ class ApplyLocks:
 
     def _take(self, locks: LockSet) -> None:
         self.release()
+        what = (
+            "the whole store"
+            if locks.store
+            else (f"{len(locks.exclusive)} exclusive, {len(locks.shared)} shared lock(s)")
+        )
+        log.debug("taking %s (waiting up to %g s)", what, self.timeout)
+        began = time.monotonic()
         self.state.acquire_set(self.info, locks, self.timeout)
+        log.debug("took %s after %.3f s", what, time.monotonic() - began)
         self.held = locks
 
     def release(self) -> None:

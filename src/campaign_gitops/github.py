@@ -5,13 +5,15 @@ token never appears in a message."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -20,6 +22,7 @@ from campaign_gitops import redact
 from campaign_gitops.errors import FatalError
 from campaign_gitops.timeutil import http_date, retry_after
 
+log = logging.getLogger(__name__)
 API_VERSION = "2022-11-28"
 RETRIES = 3
 LONGEST_WAIT = 5.0  # seconds slept before a retry: a longer wait is better reported
@@ -98,21 +101,46 @@ class GitHub:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """The connection closed on leaving the block; an exception goes on."""
+        self.close()
+
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         safe = method == "GET"
+        shown = _path_only(path)  # logged: never the headers (the token) nor a query string
         for attempt in range(RETRIES):
+            began = time.monotonic()
             try:
                 response = self.client.request(method, path, **kwargs)
                 received = datetime.now(UTC)
             except httpx.TransportError as exc:
+                failure = type(exc).__name__
                 if safe and attempt + 1 < RETRIES:
+                    log.debug("GitHub %s %s: %s on attempt %d; retrying in %.3f s", method,
+                              shown, failure, attempt + 1, 0.2 * 2**attempt)  # fmt: skip
                     time.sleep(0.2 * 2**attempt)
                     continue
+                log.debug("GitHub %s %s: %s on attempt %d; giving up", method, shown, failure,
+                          attempt + 1)  # fmt: skip
                 raise GitHubError(f"GitHub {method} {path}: {type(exc).__name__}") from None
+            log.debug("GitHub %s %s -> %d in %.3f s (attempt %d)", method, shown,
+                      response.status_code, time.monotonic() - began, attempt + 1)  # fmt: skip
             limited = _rate_limited(response)
             retry = limited or (safe and response.status_code >= 500)
             if retry and attempt + 1 < RETRIES:
-                time.sleep(_retry_after(response, 0.2 * 2**attempt, received))
+                wait = _retry_after(response, 0.2 * 2**attempt, received)
+                log.debug("GitHub %s %s: %d%s on attempt %d; retrying in %.3f s", method, shown,
+                          response.status_code, " (rate limited)" if limited else "",
+                          attempt + 1, wait)  # fmt: skip
+                time.sleep(wait)
                 continue
             return response
         raise AssertionError("unreachable")
@@ -199,6 +227,8 @@ class GitHub:
             pulls = self._pages(f"{self._repo}/commits/{_seg(sha)}/pulls")
             if pulls or attempt == retries:
                 return pulls
+            log.debug("GitHub knows no pull request of %s yet (attempt %d); asking again in "
+                      "%.3f s", sha[:12], attempt + 1, backoff * 2**attempt)  # fmt: skip
             time.sleep(backoff * 2**attempt)
         raise AssertionError("unreachable")
 
@@ -265,6 +295,14 @@ class GitHub:
             "POST", f"{self._repo}/issues/{number}/comments", ok=(201,), json={"body": body}
         )
         return "created", int(made["id"])
+
+
+def _path_only(path: str) -> str:
+    """A request's path for the logs: a next-page link's host and query string left out."""
+    try:
+        return httpx.URL(path).path
+    except httpx.InvalidURL:
+        return "(a path that is not a URL)"
 
 
 def _origin(url: httpx.URL) -> tuple[str, bytes]:

@@ -3,7 +3,9 @@ two commits, commit authorship, branches for imports. GitCommandError never leav
 
 from __future__ import annotations
 
+import logging
 import posixpath
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     import git
 
 
+log = logging.getLogger(__name__)
 LINK_MODE = 0o120000  # a symbolic link's tree entry
 MAX_FILE_BYTES = 64 * MIB  # the most max_file_bytes allows
 
@@ -172,10 +175,20 @@ class Repo:
         the campaign files to check, of all that were read (a partial plan's)."""
         unread: list[Problem] = []
         with gc_paused():
+            began = time.perf_counter()
             blobs = sorted(self._blobs(ref, campaigns_dir, unread), key=lambda b: b.path)
             sources = [s for b in blobs if (s := self._source(b, max_file_bytes, unread))]
+            log.debug(
+                "read %d campaign files under %s at %s in %.3f s (%d unread)",
+                len(sources),
+                campaigns_dir,
+                ref,
+                time.perf_counter() - began,
+                len(blobs) - len(sources),
+            )
             if pick is not None:
                 sources = pick(sources)
+                log.debug("picked %d of them to check (a partial plan)", len(sources))
             entry = self._entry(ref, labels_file)
             if entry is not None and getattr(entry, "type", "") != "blob":
                 entry = None

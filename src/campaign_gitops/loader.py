@@ -5,7 +5,9 @@ once."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CampaignDoc", "Desired", "Source", "build", "decode", "read_configured"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def build(
     owners: dict[str, str] = {}
     moving: list[tuple[Source, str]] = []
     sources = list(campaign_sources)
+    began = time.perf_counter()
     for source, checked in zip(sources, check_campaigns(sources, models=models), strict=True):
         problems.extend(checked.problems)
         if checked.id is not None:
@@ -106,6 +110,14 @@ def build(
             spec = checked.spec or CAMPAIGN_ADAPTER.validate_python(checked.data)
             desired.campaigns[checked.id] = CampaignDoc(checked.id, source, spec)
     problems += _move_problems(moving, owners)
+    log.debug(
+        "checked %d campaign files and %s in %.3f s: %d valid, %d problem(s)",
+        len(sources),
+        labels_source.file if labels_source else "no labels file",
+        time.perf_counter() - began,
+        desired.valid_campaigns,
+        len(problems),
+    )
     if problems:
         raise ValidationFailed(map(printable_problem, problems))
     desired.labels = labels
@@ -215,6 +227,7 @@ def read_worktree(
             return None
 
     with gc_paused():
+        began = time.perf_counter()
         found = campaign_files(campaigns_dir)
         if found and not files.inside(root, campaigns_dir):  # a folder that links out
             where = files.relative(root, campaigns_dir)
@@ -222,8 +235,16 @@ def read_worktree(
             unread.append(printable_problem(link))
             found = []
         sources = [s for p in found if (s := source(p)) is not None]
+        log.debug(
+            "read %d campaign files under %s in %.3f s (%d unread)",
+            len(sources),
+            files.relative(root, campaigns_dir),
+            time.perf_counter() - began,
+            len(found) - len(sources),
+        )
         if pick is not None:
             sources = pick(sources)
+            log.debug("picked %d of them to check (a partial plan)", len(sources))
         has_labels = labels_file.is_file() or labels_file.is_symlink()
         labels = None
         if has_labels and not files.inside(root, labels_file.parent):

@@ -9,6 +9,7 @@ command's own process, 0 or unset uses every core the process may run on. Fewer 
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import threading
@@ -20,6 +21,7 @@ from campaign_gitops.errors import FatalError
 from campaign_gitops.filecheck import Checked, Source, check_campaign
 
 JOBS_ENV = "CAMPAIGN_GITOPS_JOBS"
+log = logging.getLogger(__name__)
 THRESHOLD = 400  # files; below it one process is faster than starting workers
 CHUNKS_PER_WORKER = 8  # smaller chunks balance the load; larger ones cost fewer round trips
 
@@ -84,9 +86,18 @@ def check_campaigns(
     count = jobs() if workers is None else workers
     count = min(count, max(1, len(sources) // (THRESHOLD // 2)))
     if count <= 1 or len(sources) < THRESHOLD:
+        log.debug("checking %d campaign files in this process (no workers)", len(sources))
         for source in sources:
             yield check_campaign(source)
         return
     chunk = max(16, min(256, len(sources) // (count * CHUNKS_PER_WORKER)))
-    with ProcessPoolExecutor(count, mp_context=_context(), initializer=_start) as pool:
+    context = _context()
+    log.debug(
+        "checking %d campaign files in %d worker processes (%s, chunks of %d)",
+        len(sources),
+        count,
+        context.get_start_method(),
+        chunk,
+    )
+    with ProcessPoolExecutor(count, mp_context=context, initializer=_start) as pool:
         yield from pool.map(_check if models else _check_only, sources, chunksize=chunk)

@@ -5,6 +5,7 @@ never decides what the platform allows, it only asks the table."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,6 +44,7 @@ from campaign_gitops.planner_moves import with_known_specs as with_known_specs
 from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
 from campaign_gitops.state.base import Managed
 
+log = logging.getLogger(__name__)
 UNPUBLISHED = ("draft", "rejected", "pending_approval")  # never ran: a stop is refused
 REPLACE_HINT = (
     "set `on_locked_change: replace` (or pass --allow-replace) to stop it and create a clone"
@@ -547,4 +549,25 @@ def make_plan(
     plan.changes = sorted(planner.changes, key=lambda c: c.sort_key)
     plan.drift = planner.drift
     looks_moved(plan, managed, effective_specs)
+    if log.isEnabledFor(logging.DEBUG):  # -v: a line per change (a plan may have thousands)
+        _log_verdicts(plan)
     return plan
+
+
+def _log_verdicts(plan: Plan) -> None:
+    for change in plan.changes:
+        log.debug(
+            "verdict %s for %s (rule %s): %s",
+            change.verdict.value,
+            change.title,
+            change.rule or "-",
+            change.reason or "nothing forbids it",
+        )
+    for drift in plan.drift:
+        log.debug("drift of %s at %s: %s", drift.campaign, drift.path, drift.resolution)
+    log.debug(
+        "planned %d change(s), %d applicable; %d drifted field(s)",
+        len(plan.changes),
+        sum(c.applicable for c in plan.changes),
+        len(plan.drift),
+    )

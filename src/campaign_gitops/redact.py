@@ -70,6 +70,9 @@ def configure_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # httpx's line per request repeats ours (backends/clevertap.py, github.py: method, path,
+    # status, attempt) with the whole URL, query string included; httpcore's stay under -v
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, Redact) for f in handler.filters):
             handler.addFilter(Redact())

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from itertools import chain
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from campaign_gitops.acks import seen_through_state
 from campaign_gitops.approval.owners import CodeOwners, Owned, in_work_tree
@@ -181,6 +182,18 @@ class Workspace:
             campaigns = seen_through_state(campaigns, managed, self.state.acks(), request.at)
             backend.remember(campaigns)
         live = Live(campaigns, backend.list_labels())
+        log.debug(
+            "desired %d campaigns, %d labels; live %d campaigns, %d labels (%s backend%s); "
+            "managed %d campaigns (state store)%s",
+            len(desired.campaigns),
+            len(desired.labels),
+            len(live.campaigns),
+            len(live.labels),
+            backend.name,
+            "" if self.refresh else ", not refreshed: from the state store",
+            len(managed),
+            "" if only is None else f"; partial plan of {len(only)} id(s)",
+        )
         options = Options(
             at=request.at,
             workflow=self.settings.raw.creator_approver,
@@ -258,3 +271,15 @@ class Workspace:
         for opened in reversed(self._opened):
             opened.close()
         self._opened.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """What it opened is closed on leaving the block, newest first; an exception goes on."""
+        self.close()

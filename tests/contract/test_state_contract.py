@@ -142,6 +142,25 @@ def test_an_apply_under_a_live_lock_is_running_not_unfinished(opener: Open) -> N
     assert second.unfinished() is None
 
 
+def test_an_apply_records_the_locks_it_holds_when_it_starts(opener: Open) -> None:
+    """The scope of each apply is that of the locks held at its first step, also when the
+    same lock id takes a larger set (an apply whose plan moved under its first locks)."""
+    first, second = opener(), opener()
+    lock = LockInfo.mine("apply-1")
+    welcome, other = campaign_lock("welcome"), campaign_lock("other")
+    first.acquire_set(lock, LockSet(frozenset({welcome})), 5)
+    for step in (1, 2):
+        first.journal(JournalEntry("a1", step, "create campaign welcome", "started"))
+    first.release(lock.lock_id)
+    first.acquire_set(lock, LockSet(frozenset({welcome, other})), 5)
+    first.journal(JournalEntry("a2", 1, "create campaign other", "started"))
+    first.release(lock.lock_id)
+    assert second.unfinished(within=[other]) == "a2"
+    second.settle("a2", None)
+    assert second.unfinished(within=[other]) is None  # a1 never locked it
+    assert second.unfinished(within=[welcome]) == "a1"
+
+
 def test_the_store_lock_is_exclusive_and_released_idempotently(opener: Open) -> None:
     first, second = opener(), opener()
     mine, theirs = LockInfo.mine("apply-1"), LockInfo.mine("apply-2")

@@ -149,18 +149,15 @@ def moved_since_review(
     if not approval.reviewed_at:
         return None
     at = datetime.fromisoformat(approval.reviewed_at.replace("Z", "+00:00"))
-    workspace = Workspace(
+    with Workspace(
         judged,
         approval.head,
         refresh=False,
         shared_state=state,
         codeowners=owners.load(judged, step.before),
-    )
-    try:
+    ) as workspace:
         only = workspace.changed_since(step.before)
         then = workspace.plan(replace(request, at=at, only=only))
-    finally:
-        workspace.close()
     if then.review_digest() == plan.review_digest():
         return reach_grew(backend, judged, then, plan, at, request.at)
     before = {_row(r) for r in then.reviewed()}

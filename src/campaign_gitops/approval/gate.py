@@ -94,14 +94,11 @@ def apply_merged(run: Run) -> int:
     since = _start(run, repo, pushed)
     if since is None:
         return 0
-    github = GitHub(context())
-    try:
+    with GitHub(context()) as github:
         steps = Mainline(repo, github, branch_name()).steps(since, pushed)
         for step in steps:
             if not _apply_step(run, repo, github, step):
                 return 1
-    finally:
-        github.close()
     return 0
 
 
@@ -130,8 +127,7 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
     codeowners = owners.load(judged, step.before)
     for problem in codeowners.problems if codeowners else []:
         click.echo(f"warning: {problem}", err=True)
-    workspace = Workspace(judged, step.end, shared_state=run.state, codeowners=codeowners)
-    try:
+    with Workspace(judged, step.end, shared_state=run.state, codeowners=codeowners) as workspace:
         only = workspace.changed_since(step.before)
         plan = workspace.plan(replace(run.request, only=only))
         if not plan.has_changes and not plan.blocked:
@@ -181,8 +177,6 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
             return _refuse(run, step, "the apply did not complete (see the errors above)")
         _advance(run, step, "applied")
         return True
-    finally:
-        workspace.close()
 
 
 def set_applied(settings: Settings, commit: str, by: str | None, note: str) -> int:
@@ -196,12 +190,9 @@ def set_applied(settings: Settings, commit: str, by: str | None, note: str) -> i
             "(its first-parent line): the apply cursor only moves along main"
         )
     who = by or repo.user() or "unknown"
-    workspace = Workspace(settings)
-    try:
+    with Workspace(settings) as workspace:
         state = workspace.state
         state.record_commit(sha, None, "set-applied", _now(), who, note)
         state.set_cursor(sha, who, note or "state set-applied")
-    finally:
-        workspace.close()
     click.echo(f"Recorded {sha[:12]} as applied, by {who}; the next apply on main starts after it.")
     return 0

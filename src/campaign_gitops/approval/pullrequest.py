@@ -4,6 +4,7 @@ the base commit's config, the environment or the command line, never from the pu
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -11,6 +12,7 @@ from campaign_gitops.config import CONFIG_FILE, TABLE, RawConfig, Settings, pars
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import Repo
 
+log = logging.getLogger(__name__)
 CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
 # files that change who is trusted or what runs with secrets, besides the config
 TRUST_FILES = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", "action.yml")
@@ -41,7 +43,11 @@ def base_settings(settings: Settings, repo: Repo, base: str) -> Settings:
     found = config_at(repo, base)
     name, raw = found if found is not None else (CONFIG_FILE, RawConfig())
     at_base = Settings(settings.root, settings.root / name, raw)
-    return at_base.for_env(settings.env).with_environ(os.environ)
+    judged = at_base.for_env(settings.env).with_environ(os.environ)
+    log.debug("config of the base %s: %s (env %s, backend %s at %s)", base,
+              name if found is not None else "none (defaults)", judged.env, judged.raw.backend,
+              judged.endpoint)  # fmt: skip
+    return judged
 
 
 def _differences(before: dict[str, Any], after: dict[str, Any], path: str = "") -> list[str]:

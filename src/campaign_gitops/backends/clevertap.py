@@ -179,9 +179,12 @@ class ClevertapBackend(Backend):
         failures = 0
         backoff, longest = BACKOFF_429
         throttled_until: float | None = None
+        attempt = 0
         while True:
+            attempt += 1
             if path == CREATE:
                 self.pace.wait()
+            began = time.monotonic()
             try:
                 with self.slots:
                     response = self.client.post(path, json=body)
@@ -190,6 +193,9 @@ class ClevertapBackend(Backend):
             except httpx.TransportError as exc:
                 failure = f"connection failed ({type(exc).__name__})"
             else:
+                # the path only: never the headers (the passcode) nor the body
+                log.debug("POST %s -> %d in %.3f s (attempt %d)", path, response.status_code,
+                          time.monotonic() - began, attempt)  # fmt: skip
                 if response.status_code == 429:
                     received = datetime.now(UTC)
                     self.throttled += 1
@@ -204,7 +210,10 @@ class ClevertapBackend(Backend):
                     if "retry-after" in response.headers:
                         came = http_date(response.headers.get("date")) or received
                         wait = max(wait, retry_after(response.headers["retry-after"], came) or 0)
-                    time.sleep(min(wait, throttled_until - now))
+                    wait = min(wait, throttled_until - now)
+                    log.debug("POST %s: 429 (too many requests) on attempt %d; retrying in "
+                              "%.3f s", path, attempt, wait)  # fmt: skip
+                    time.sleep(wait)
                     backoff = min(backoff * 2, longest)
                     continue
                 if response.status_code < 500:
@@ -212,10 +221,16 @@ class ClevertapBackend(Backend):
                 failure = f"HTTP {response.status_code}"
             failures += 1
             if not safe:
+                log.debug("POST %s: %s on attempt %d; not retried (it may have been done)",
+                          path, failure, attempt)  # fmt: skip
                 raise Ambiguous(failure)
             if failures >= RETRIES:
+                log.debug("POST %s: %s on attempt %d; giving up", path, failure, attempt)
                 raise PlatformError(f"CleverTap {path}: {failure}, {failures} times")
-            time.sleep(random.uniform(0.05, 0.2 * 2**failures))
+            wait = random.uniform(0.05, 0.2 * 2**failures)
+            log.debug("POST %s: %s on attempt %d; retrying in %.3f s", path, failure, attempt,
+                      wait)  # fmt: skip
+            time.sleep(wait)
 
     @staticmethod
     def _answer(path: str, response: httpx.Response) -> dict[str, Any]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loa
     from campaign_gitops.config import Settings
 
 TABLE_FORMATS = click.Choice(["table", "json", "csv"])
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,11 +31,23 @@ class Context:
 
     @cached_property
     def settings(self) -> Settings:
-        from campaign_gitops.config import load_settings
+        from campaign_gitops.config import STATE_ENV, env_state, load_settings
+        from campaign_gitops.state import is_postgres
 
-        return (
+        settings = (
             load_settings(self.chdir, self.config_file).for_env(self.env).with_environ(os.environ)
         )
+        raw = settings.raw  # the state's kind only: its value may hold a password
+        log.debug(
+            "config loaded: %s (env %s, backend %s at %s, state: %s from %s)",
+            settings.config_file or "none (defaults)",
+            settings.env,
+            raw.backend,
+            settings.endpoint,
+            "postgresql" if is_postgres(raw.state.strip()) else "sqlite",
+            STATE_ENV if env_state(os.environ) is not None else "the config",
+        )
+        return settings
 
     @cached_property
     def at(self) -> datetime:

@@ -31,9 +31,8 @@ def ack(
     by: str | None,
     allow_replace: bool,
 ) -> int:
-    workspace = Workspace(settings)
-    lock = LockInfo.mine(f"{workspace.holder} (ack)")
-    try:
+    with Workspace(settings) as workspace:
+        lock = LockInfo.mine(f"{workspace.holder} (ack)")
         desired = workspace.desired  # invalid files fail before the lock is taken
         state = workspace.state
         state.acquire(lock, LOCK_TIMEOUT)  # planned and recorded with no apply in between
@@ -47,8 +46,6 @@ def ack(
             state.acknowledge(done, record)
         finally:
             state.release(lock.lock_id)
-    finally:
-        workspace.close()
     click.echo(
         f"Acknowledged {', '.join(done.changes)} of campaign {campaign_id} (platform campaign "
         f"{done.platform_id}) by {who}: spec {done.checksum} is recorded as applied, and the "

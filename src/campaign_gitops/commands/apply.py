@@ -173,8 +173,7 @@ def _apply(
     if targets and merged:
         raise FatalError("--target (or a partial saved plan) cannot apply merged pull requests")
     trail = audit.take(settings, merged)  # in CI, files not as committed are refused here
-    workspace = Workspace(settings)
-    try:
+    with Workspace(settings) as workspace:
         if targets:
             request = replace(request, only=workspace.target(targets))
         workspace.desired  # noqa: B018 - invalid files fail before the lock is taken
@@ -184,8 +183,6 @@ def _apply(
                 workspace, locks, request, saved, auto_approve, continue_on_error, merged, trail,
                 out,
             )  # fmt: skip
-    finally:
-        workspace.close()
 
 
 def _resuming(prior: Interrupted | None, out: Output) -> None:

@@ -40,8 +40,7 @@ def check(
 ) -> int:
     """With `ref`, the pull request's files are data at `ref` and everything trusted (the
     policy, the endpoints) comes from its base commit: `base`, or the pull request's own."""
-    github = GitHub(context(pr))
-    try:
+    with GitHub(context(pr)) as github:
         sha = Repo(settings.root).resolve(ref).sha if ref is not None else None
         number = _pull_of(github, github.ctx.pr, sha, head)
         notices: list[str] = []
@@ -57,13 +56,10 @@ def check(
         # CODEOWNERS comes from where the policy does: the base, for a pull request's head
         codeowners = owners.load(settings, base if sha is not None else None)
         notices += codeowners.problems if codeowners else []
-        workspace = Workspace(settings, sha, refresh=refresh, codeowners=codeowners)
-        try:
+        with Workspace(settings, sha, refresh=refresh, codeowners=codeowners) as workspace:
             if sha is not None and base is not None:
                 request = replace(request, only=workspace.changed_since(base))
             plan = workspace.plan(request)
-        finally:
-            workspace.close()
         result = check_pr(
             github,
             number,
@@ -78,8 +74,6 @@ def check(
                 STATUS_CONTEXT,
                 result.explain().splitlines()[0],
             )
-    finally:
-        github.close()
     for notice in notices:
         click.echo(notice)
     click.echo(result.explain())

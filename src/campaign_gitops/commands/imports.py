@@ -39,8 +39,7 @@ def import_campaigns(
         check_id(campaign_id)
     if not inside(settings.campaigns_dir, settings.campaigns_dir / folder):
         raise BadId(f"--dir {folder!r} leads outside {settings.raw.campaigns_dir}/")
-    workspace = Workspace(settings)
-    try:
+    with Workspace(settings) as workspace:
         desired = workspace.desired
         backend = workspace.backend
         if not backend.capabilities.reads_specs:
@@ -55,8 +54,6 @@ def import_campaigns(
         # every field the platform has for a label: the plan after the import only adopts
         on_platform = {label.name: label for label in backend.list_labels()}
         no_labels = "" if backend.capabilities.labels else NO_LABELS_API.format(backend.name)
-    finally:
-        workspace.close()
     wanted = [c for c in live if c.id not in desired.campaigns and (not ids or c.id in ids)]
     unknown = sorted(set(ids) - {c.id for c in live})
     if unknown:
@@ -97,10 +94,9 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
     and on the platform), and the copy itself (as `validate` checks a file)."""
     check_id(source, "campaign id (SOURCE)")
     check_id(new_id, "campaign id (NEW_ID)")
-    workspace = Workspace(settings)
     labels: list[Label | str] = []
     no_labels = ""
-    try:
+    with Workspace(settings) as workspace:
         desired = workspace.desired
         if new_id in desired.campaigns:
             file = desired.campaigns[new_id].source.file
@@ -133,8 +129,6 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
             on_platform = {label.name: label for label in backend.list_labels()}
             labels = [on_platform.get(name, name) for name in found.labels]
             no_labels = "" if backend.capabilities.labels else NO_LABELS_API.format(backend.name)
-    finally:
-        workspace.close()
     where = path.relative_to(settings.root).as_posix()
     if path.exists():
         raise FatalError(f"{where} exists; nothing was written")

@@ -43,11 +43,8 @@ def comment(plan: Plan, pr: int | None) -> None:
         raise GitHubError(
             "--comment needs a pull request: run on a pull_request event or pass --pr"
         )
-    github = GitHub(ctx)
-    try:
+    with GitHub(ctx) as github:
         action, number = github.upsert_comment(ctx.pr, render.markdown(plan), render.MARKER)
-    finally:
-        github.close()
     click.echo(f"{action} the plan comment on pull request #{ctx.pr} (comment {number})", err=True)
 
 
@@ -72,15 +69,12 @@ def plan(
         trusted = changed_since
     codeowners = owners.load(settings, trusted, changed_since)
     notices += codeowners.problems if codeowners else []
-    workspace = Workspace(settings, ref, refresh=refresh, codeowners=codeowners)
-    try:
+    with Workspace(settings, ref, refresh=refresh, codeowners=codeowners) as workspace:
         if changed_since is not None:
             request = replace(request, only=workspace.changed_since(changed_since))
         elif targets:
             request = replace(request, only=workspace.target(targets))
         result = workspace.plan(request)
-    finally:
-        workspace.close()
     result.notices = [*notices, *result.notices]  # the pull request's, then the plan's own
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -60,12 +60,9 @@ def _check_labels(backend: Backend, where: ListFilter) -> None:
 
 
 def list_campaigns(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
-    backend = open_backend(settings)
-    try:
+    with open_backend(settings) as backend:
         _check_labels(backend, where)
         campaigns = backend.list_campaigns(now, where, with_spec=False)
-    finally:
-        backend.close()
     rows = [c.row() for c in campaigns]
     columns: tuple[str, ...] = LIST_COLUMNS
     if where.archived == "include":  # --all: which ones are archived
@@ -76,14 +73,11 @@ def list_campaigns(settings: Settings, now: datetime, where: ListFilter, fmt: st
 
 def labels(settings: Settings, now: datetime, fmt: str) -> int:
     """The platform's labels, with how many campaigns use each (not archived, archived)."""
-    backend = open_backend(settings)
-    try:
+    with open_backend(settings) as backend:
         campaigns = backend.list_campaigns(now, ListFilter(archived="include"), with_spec=False)
         has_api = backend.capabilities.labels
         defined = {label.name: label.description for label in backend.list_labels()}
         name = backend.name
-    finally:
-        backend.close()
     used: Counter[str] = Counter()
     archived: Counter[str] = Counter()
     for campaign in campaigns:
@@ -110,12 +104,9 @@ def labels(settings: Settings, now: datetime, fmt: str) -> int:
 
 
 def report(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> int:
-    backend = open_backend(settings)
-    try:
+    with open_backend(settings) as backend:
         _check_labels(backend, where)
         rows = backend.report(now, where)
-    finally:
-        backend.close()
     out = [asdict(r) | {"conversion_rate": round(r.conversion_rate, 4)} for r in rows]
     columns = REPORT_COLUMNS if fmt != "json" else tuple(out[0]) if out else REPORT_COLUMNS
     click.echo(render(out, columns, fmt))
@@ -130,12 +121,11 @@ def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
     from campaign_gitops.backends.local import LocalBackend
     from campaign_gitops.synthetic import SAVED_SEGMENTS, generate
 
-    backend = open_backend(settings)
-    if not isinstance(backend, LocalBackend):
-        raise FatalError(
-            f"`platform seed` fills the local backend; this environment uses {backend.name}"
-        )
-    try:
+    with open_backend(settings) as backend:
+        if not isinstance(backend, LocalBackend):
+            raise FatalError(
+                f"`platform seed` fills the local backend; this environment uses {backend.name}"
+            )
         counts = generate(backend.profiles_path(), users, seed_value, now)
         with backend.transaction():
             backend.db.executemany(
@@ -145,8 +135,6 @@ def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
             backend.db.execute("DELETE FROM runs")
             backend.db.execute("DELETE FROM notification_sent")
             backend.db.execute("DELETE FROM conversions")
-    finally:
-        backend.close()
     click.echo(
         f"seeded {counts['users']:,} users and {counts['events']:,} events "
         f"(seed {seed_value}) into {backend.profiles_path().name}; "
@@ -159,8 +147,7 @@ def review(settings: Settings, now: datetime, campaign_id: str, approve: bool) -
     """The dashboard's approver approving or rejecting a campaign pending approval."""
     from campaign_gitops.backends.local import LocalBackend
 
-    backend = open_backend(settings)
-    try:
+    with open_backend(settings) as backend:
         if not isinstance(backend, LocalBackend):
             raise FatalError(
                 "`platform review` acts as the local platform's approver; on "
@@ -172,8 +159,6 @@ def review(settings: Settings, now: datetime, campaign_id: str, approve: bool) -
                 "false): nothing waits for approval"
             )
         live = backend.review(campaign_id, approve=approve, now=now)
-    finally:
-        backend.close()
     verb = "approved" if approve else "rejected"
     click.echo(f"{verb} {campaign_id} ({live.platform_id}): now {live.status.replace('_', ' ')}")
     return 0

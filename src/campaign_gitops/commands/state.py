@@ -25,11 +25,8 @@ IMPORT_LOCK_TIMEOUT = 10.0  # seconds an import waits for a running apply
 
 
 def list_managed(settings: Settings, fmt: str) -> int:
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         managed = state.managed()
-    finally:
-        state.close()
     rows = [
         {c: getattr(m, c) for c in COLUMNS} for m in sorted(managed.values(), key=lambda m: m.id)
     ]
@@ -43,13 +40,10 @@ def show(settings: Settings, campaign_id: str) -> int:
     from campaign_gitops.acks import shown
 
     check_id(campaign_id)
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         managed = state.managed(history=True).get(campaign_id)
         acks = state.acks(campaign_id)
         known = state.managed_ids() if managed is None and not acks else ()
-    finally:
-        state.close()
     if managed is None and not acks:
         raise _not_managed(campaign_id, known)
     record = asdict(managed) if managed is not None else {"id": campaign_id, "managed": False}
@@ -61,11 +55,8 @@ def show(settings: Settings, campaign_id: str) -> int:
 
 
 def unlock(settings: Settings, lock_id: str) -> int:
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         released = state.unlock(lock_id)
-    finally:
-        state.close()
     if not released:
         raise FatalError(f"no lock with id {lock_id!r}")
     click.echo(f"released lock {lock_id}")
@@ -83,11 +74,8 @@ def _summary(doc: dict[str, Any]) -> str:
 
 def export(settings: Settings, file: str) -> int:
     """The whole store (not the lock) to FILE, or standard output for '-'."""
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         doc = state.export()
-    finally:
-        state.close()
     if file == "-":
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         click.echo(f"exported {_summary(doc)}", err=True)
@@ -139,8 +127,7 @@ def import_(settings: Settings, file: str, replace: bool) -> int:
     """Replace the store's content with an export, under the apply lock, in one transaction."""
     source = "standard input" if file == "-" else file
     doc = parse(_read(file), source).model_dump(by_alias=True)  # checked before opening
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         lock = LockInfo.mine(_holder())
         state.acquire(lock, IMPORT_LOCK_TIMEOUT)
         try:
@@ -153,24 +140,19 @@ def import_(settings: Settings, file: str, replace: bool) -> int:
             state.import_(doc)
         finally:
             state.release(lock.lock_id)
-    finally:
-        state.close()
     click.echo(f"imported {_summary(doc)} from {source}")
     return 0
 
 
 def _locked_change(settings: Settings, change: Callable[[StateStore], bool]) -> bool:
     """One edit of the store under the apply lock (an apply in flight finishes first)."""
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         lock = LockInfo.mine(_holder())
         state.acquire(lock, IMPORT_LOCK_TIMEOUT)
         try:
             return change(state)
         finally:
             state.release(lock.lock_id)
-    finally:
-        state.close()
 
 
 def move(settings: Settings, old: str, new: str) -> int:
@@ -214,11 +196,8 @@ def remove(settings: Settings, campaign_id: str) -> int:
 
 
 def _managed_ids(settings: Settings) -> Iterable[str]:
-    state = open_state(settings)
-    try:
+    with open_state(settings) as state:
         return list(state.managed_ids())
-    finally:
-        state.close()
 
 
 def _not_managed(campaign_id: str, known: Iterable[str]) -> FatalError:

@@ -10,7 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from campaign_gitops.errors import FatalError
 
@@ -335,3 +336,15 @@ class StateStore(ABC):
     def close(self) -> None:
         """Close the connection; a lock still held is given up with it (PostgreSQL) or stays
         until its process ends (SQLite)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Closed on leaving the block, as a `finally` would: an exception goes on."""
+        self.close()
