@@ -62,14 +62,15 @@ def _timed(*procs: subprocess.Popen[str]) -> float:
     return time.perf_counter() - start
 
 
-def concurrent_applies(count: int = 1_000, repeat: int = 3) -> list[tuple[str, str, str]]:
-    """Rows: one apply of count/2 creates, two disjoint ones at once, and their ratio."""
+def timings(count: int = 1_000, repeat: int = 3) -> tuple[float, float] | str:
+    """Seconds of one apply of count/2 creates and of two disjoint ones at once (best of
+    `repeat` each); or why they could not be measured."""
     try:
         from tests.postgres_server import PostgresServer
 
         server = PostgresServer().start()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
-        return [("two concurrent disjoint applies", "skipped", f"no PostgreSQL: {exc}")]
+        return f"no PostgreSQL: {exc}"
     singles, pairs = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +81,15 @@ def concurrent_applies(count: int = 1_000, repeat: int = 3) -> list[tuple[str, s
                 pairs.append(_timed(_apply(root, range(10)), _apply(root, range(10, 20))))
     finally:
         server.stop()
-    one, two = min(singles), min(pairs)
+    return min(singles), min(pairs)
+
+
+def concurrent_applies(count: int = 1_000, repeat: int = 3) -> list[tuple[str, str, str]]:
+    """Rows: one apply of count/2 creates, two disjoint ones at once, and their ratio."""
+    measured = timings(count, repeat)
+    if isinstance(measured, str):
+        return [("two concurrent disjoint applies", "skipped", measured)]
+    one, two = measured
     half = f"{count // 2:,}"
     return [
         (f"apply of {half} creates (PostgreSQL state)", f"{one:.2f} s", "1.00x"),
