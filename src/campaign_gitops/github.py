@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from campaign_gitops import redact
+from campaign_gitops.closing import Closing
 from campaign_gitops.errors import FatalError
 from campaign_gitops.timeutil import http_date, retry_after
 
@@ -83,7 +83,7 @@ def _event_pr(path: str | None) -> int | None:
     return int(number) if isinstance(number, int) else None
 
 
-class GitHub:
+class GitHub(Closing):
     def __init__(self, ctx: GitHubContext, timeout: float = 30.0):
         self.ctx = ctx
         redact.secret(ctx.token)
@@ -100,18 +100,6 @@ class GitHub:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """The connection closed on leaving the block; an exception goes on."""
-        self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         safe = method == "GET"

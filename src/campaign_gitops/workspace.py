@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from itertools import chain
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from campaign_gitops.acks import seen_through_state
 from campaign_gitops.approval.owners import CodeOwners, Owned, in_work_tree
 from campaign_gitops.approval.policy import Estimate, annotate, with_reach
 from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter, LiveCampaign
+from campaign_gitops.closing import Closing
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
@@ -45,7 +45,7 @@ class PlanRequest:
 
 
 @dataclass
-class Workspace:
+class Workspace(Closing):
     settings: Settings
     ref: str | None = None  # read the desired state from this commit, not the work tree
     _opened: list[Backend | StateStore] = field(default_factory=list)
@@ -271,15 +271,3 @@ class Workspace:
         for opened in reversed(self._opened):
             opened.close()
         self._opened.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """What it opened is closed on leaving the block, newest first; an exception goes on."""
-        self.close()

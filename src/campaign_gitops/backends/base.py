@@ -6,9 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
+from campaign_gitops.closing import Closing
 from campaign_gitops.errors import FatalError
 from campaign_gitops.models import CampaignBase, Label
 from campaign_gitops.rules import Role
@@ -132,7 +132,7 @@ class ReportRow:
         return self.conversions / self.sent if self.sent else 0.0
 
 
-class Backend(ABC):
+class Backend(ABC, Closing):
     """A platform the reconciler reads and changes. The contract every backend keeps (checked by
     tests/contract/test_backend_contract.py against each one):
 
@@ -278,28 +278,14 @@ class Backend(ABC):
         """What in `spec` this backend's API cannot express (the plan shows it as manual)."""
         return []
 
-    def focus(  # noqa: B027 - optional hook
-        self, specs: Iterable[dict[str, Any]], *, searching: bool = False
-    ) -> None:
+    def focus(self, specs: Iterable[dict[str, Any]], *, searching: bool = False) -> None:
         """The specs a plan is about (managed and desired), for backends that list by window;
         `searching`: some desired id is not in the state store, so its campaign, if one was
         made, may be scheduled on any day."""
 
-    def remember(self, campaigns: Iterable[LiveCampaign]) -> None:  # noqa: B027 - optional hook
+    def remember(self, campaigns: Iterable[LiveCampaign]) -> None:
         """The live campaigns as a plan saw them, specs completed from the state store, for a
         backend whose API returns no content: what an adopt or a stop then records."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         pass
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Closed on leaving the block, as a `finally` would: an exception goes on."""
-        self.close()

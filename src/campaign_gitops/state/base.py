@@ -10,9 +10,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from campaign_gitops.closing import Closing
 from campaign_gitops.errors import FatalError
 
 
@@ -184,7 +184,7 @@ class JournalEntry:
     platform_id: str | None = None
 
 
-class StateStore(ABC):
+class StateStore(ABC, Closing):
     """Where the reconciler's own facts live. The contract every store keeps (checked by
     tests/contract/test_state_contract.py against SQLite and PostgreSQL):
 
@@ -336,15 +336,3 @@ class StateStore(ABC):
     def close(self) -> None:
         """Close the connection; a lock still held is given up with it (PostgreSQL) or stays
         until its process ends (SQLite)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Closed on leaving the block, as a `finally` would: an exception goes on."""
-        self.close()
