@@ -9,7 +9,7 @@ nothing. A blocked plan must leave everything as it was; the model then takes th
 Plans and applies run in this process through the real Workspace and commands (a CLI process
 per step would cost the budget); killed applies run the CLI, since a kill ends the process.
 Bounds are hypothesis profiles, chosen by CAMPAIGN_GITOPS_FUZZ: `suite` (the default, about
-half a minute for both backends) and `long` (`make fuzz`: many more and longer sequences)."""
+75 seconds for both backends) and `long` (`make fuzz`: many more and longer sequences)."""
 
 from __future__ import annotations
 
