@@ -25,10 +25,16 @@ def alive(c: LiveCampaign) -> bool:
     return not c.archived and c.status != "stopped"
 
 
+def runs_on(c: LiveCampaign) -> bool:
+    """Alive and not completed: a campaign that can still send (a completed one is as done as a
+    stopped one when choosing which of an id's campaigns is its own)."""
+    return alive(c) and c.status != "completed"
+
+
 def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
-    """The campaign per id: one neither stopped nor archived first (a move can take an id whose
-    old campaign was stopped and archived), then the most recent (a replace leaves the stopped
-    original behind)."""
+    """The campaign per id: one that can still send first (a move can take an id whose old
+    campaign was stopped, archived or completed), then the most recent (a replace leaves the
+    stopped original behind)."""
     out: dict[str, LiveCampaign] = {}
     for c in campaigns:
         seen = out.get(c.id)
@@ -39,8 +45,8 @@ def newest(campaigns: Iterable[LiveCampaign]) -> dict[str, LiveCampaign]:
 
 def _order(c: LiveCampaign) -> tuple[bool, int, str]:
     if c.platform_id.isdigit():
-        return (alive(c), int(c.platform_id), "")
-    return (alive(c), 0, c.platform_id)
+        return (runs_on(c), int(c.platform_id), "")
+    return (runs_on(c), 0, c.platform_id)
 
 
 def moved_to(desired: Desired) -> dict[str, CampaignDoc]:
@@ -170,8 +176,8 @@ class Matching:
             current = self.latest.get(doc.spec.moved_from)
         if current is not None and self.owner.get(current.platform_id, key) != key:
             current = None
-        if known is not None and (current is None or not alive(current)):
-            # no campaign with the id is alive: the managed one, not another the id once named
+        if known is not None and (current is None or not runs_on(current)):
+            # no campaign with the id can still send: the managed one, not another the id named
             current = self.by_platform_id.get(known.platform_id) or current
         return known, current
 
