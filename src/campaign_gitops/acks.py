@@ -21,14 +21,24 @@ from campaign_gitops.backends.snapshot import from_record
 from campaign_gitops.diff import keep_live
 from campaign_gitops.errors import FatalError
 from campaign_gitops.loader import Desired
-from campaign_gitops.plan import Archive, Change, Create, Plan, Publish, Replace, Stop, Update
+from campaign_gitops.plan import (
+    Archive,
+    Change,
+    Create,
+    Move,
+    Plan,
+    Publish,
+    Replace,
+    Stop,
+    Update,
+)
 from campaign_gitops.plan import checksum as checksum_of
 from campaign_gitops.state.base import Ack, Managed
 
 MADE_IN_DASHBOARD = ("create", "replace")  # the campaign the id maps to was made by a person
 # what apply must have done before a manual change of the same campaign can be (an archive of a
-# campaign that is not stopped yet cannot have happened)
-BEFORE = (Stop, Create, Replace, Publish)
+# campaign that is not stopped yet cannot have happened; a move gives the id its record)
+BEFORE = (Move, Stop, Create, Replace, Publish)
 
 
 def command(change: Change, env: str = "default") -> str:

@@ -59,6 +59,8 @@ def plan_label_deletes(
     labels) drops it does not."""
     on_platform = {label.name for label in live}
     wanted = {label.name for label in desired.labels}
+    # a rename onto a label the platform has already merges the two: the old one is deleted
+    merged_into = {lb.renamed_from: lb.name for lb in desired.labels if lb.renamed_from}
     campaigns = list(campaigns)
     changes: list[Change] = []
     for name in sorted(managed):
@@ -72,12 +74,15 @@ def plan_label_deletes(
         if not users:
             changes.append(LabelDelete(name))
             continue
+        remedy = "remove it from them in the dashboard, or keep it in labels.yaml"
+        if name in merged_into:
+            remedy += f" and drop `renamed_from: {name}` from {merged_into[name]}"
         changes.append(
             LabelDelete(
                 name,
                 BLOCKED,
                 reason=f"kept by {len(users)} campaign(s): " + ", ".join(sorted(users)[:5]),
-                remedy="remove it from them in the dashboard, or keep it in labels.yaml",
+                remedy=remedy,
                 rule="label-in-use",
             )
         )

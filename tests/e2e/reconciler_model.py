@@ -403,6 +403,10 @@ class Reconciler(RuleBasedStateMachine):
         for change in plan.blocked:
             if change.TARGET == "label":
                 self.labels.setdefault(change.key, None)
+                # a rename onto a label the platform has merges into it: undone with the delete
+                self.renamed_from = {
+                    new: old for new, old in self.renamed_from.items() if old != change.key
+                }
                 self._write_labels()
             elif change.key in self.files:
                 doc = self.files[change.key]

@@ -135,3 +135,35 @@ def test_ack_refuses_when_nothing_manual_is_pending(server: FakeClevertap, tmp_p
     code, out = ct(root, "ack", "nowhere")
     assert code == 1 and "nothing manual is pending for nowhere: no campaign file" in out, out
     assert "Traceback" not in out
+
+
+def test_a_moved_campaign_is_acknowledged_after_its_move(
+    server: FakeClevertap, tmp_path: Path
+) -> None:
+    """An ack plans its id with the id its file moves from: the move apply makes comes first
+    (the make fuzz profile found an ack of a moved file recording a create of a new campaign)."""
+    root = _repo(tmp_path, server)
+    (root / "campaigns" / "sale.yaml").write_text(_push("Sale"))
+    code, out = ct(root, "apply", "--auto-approve")
+    assert code == 0, out
+    (root / "campaigns" / "sale.yaml").unlink()
+    (root / "campaigns" / "promo.yaml").write_text(
+        _push("Sale") + "moved_from: sale\nstate: stopped\narchived: true\n"
+    )
+    code, out = ct(root, "plan")
+    assert "~ move campaign sale -> promo" in out and "- stop campaign promo" in out, out
+    assert "? archive campaign promo" in out, out
+
+    code, out = ct(root, "ack", "promo")
+    assert code == 1, out
+    assert "promo: apply first: move campaign sale -> promo, stop campaign promo" in out, out
+    code, out = ct(root, "state", "show", "sale")
+    assert code == 0 and "acknowledged" not in out, out  # nothing was recorded
+
+    code, out = ct(root, "apply", "--auto-approve")
+    assert code == 0, out
+    code, out = ct(root, "ack", "promo")
+    assert code == 0 and "Acknowledged" in out and "archive of campaign promo" in out, out
+    code, out = ct(root, "plan", "--detailed-exitcode")
+    assert code == 0 and "No changes." in out, out
+    assert server.state.creates == 1

@@ -212,6 +212,23 @@ def test_a_label_used_outside_git_is_not_deleted(world: World) -> None:
     assert (change.KIND, change.verdict) == ("delete", BLOCKED) and "manual" in change.reason
 
 
+def test_a_rename_onto_an_existing_label_merges_and_names_renamed_from(world: World) -> None:
+    """The platform has both names: the rename is a merge, whose delete of the old name a
+    campaign outside git blocks; the remedy undoes the rename as well (else the file, listing
+    the old name and renaming from it, is invalid)."""
+    world.apply(desired({}, [Label(name="Keep"), Label(name="News")]))
+    world.backend.create_campaign(
+        "manual", CAMPAIGN_ADAPTER.validate_python(doc(labels=["Keep"])),
+        publish=False, actor=ACTOR, now=T0,
+    )  # fmt: skip
+    [change] = world.plan(desired({}, [Label(name="News", renamed_from="Keep")])).changes
+    assert (change.KIND, change.key, change.verdict) == ("delete", "Keep", BLOCKED)
+    assert change.remedy == (
+        "remove it from them in the dashboard, or keep it in labels.yaml and drop "
+        "`renamed_from: Keep` from News"
+    )
+
+
 def test_forget_by_default_prune_stops(world: World) -> None:
     world.apply(desired({"w": doc()}))
     assert kinds(world.plan(desired({}))) == [("campaign", "forget", "w", OK)]

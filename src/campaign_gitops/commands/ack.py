@@ -37,7 +37,11 @@ def ack(
         state = workspace.state
         state.acquire(lock, LOCK_TIMEOUT)  # planned and recorded with no apply in between
         try:
-            request = PlanRequest(at, allow_replace=allow_replace, only=frozenset({campaign_id}))
+            # a moved file's plan holds its move: the record it moves from is planned with it
+            doc = desired.campaigns.get(campaign_id)
+            moved = {doc.spec.moved_from} if doc is not None and doc.spec.moved_from else set()
+            only = frozenset({campaign_id, *moved})
+            request = PlanRequest(at, allow_replace=allow_replace, only=only)
             plan = workspace.plan(request)
             who = by or _git_user(settings) or workspace.holder
             done, record = acknowledge(
