@@ -60,7 +60,7 @@ def generate(name: str) -> dict[str, Any]:
     from campaign_gitops.models import CAMPAIGN_ADAPTER, LabelsFile
 
     adapters: dict[str, TypeAdapter[Any]] = {
-        "campaign": CAMPAIGN_ADAPTER,
+        "campaign": CAMPAIGN_ADAPTER.union,
         "labels": TypeAdapter(LabelsFile),
         "config": TypeAdapter(RawConfig),
     }

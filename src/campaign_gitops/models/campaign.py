@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache, cached_property
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
 
-from pydantic import Field, TypeAdapter, create_model, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from campaign_gitops.models.audience import Who
@@ -148,7 +149,11 @@ class CampaignBase(Strict):
         return [v.content for v in what.variants]
 
 
-def _model_for(channel: str, content: type[Strict]) -> type[CampaignBase]:
+@cache
+def campaign_model(channel: str) -> type[CampaignBase]:
+    """The campaign model of one channel, built the first time it is needed: building all
+    sixteen (and their generic parts) costs most of a command's start-up."""
+    content = CONTENT_BY_CHANNEL[channel]
     title = "".join(part.title() for part in channel.split("_")) + "Campaign"
     model = create_model(
         title,
@@ -160,11 +165,31 @@ def _model_for(channel: str, content: type[Strict]) -> type[CampaignBase]:
     return cast(type[CampaignBase], model)
 
 
-CAMPAIGN_MODELS: dict[str, type[CampaignBase]] = {
-    channel: _model_for(channel, content) for channel, content in CONTENT_BY_CHANNEL.items()
-}
-_Union = Annotated[Union[tuple(CAMPAIGN_MODELS.values())], Field(discriminator="channel")]  # type: ignore[valid-type]  # noqa: UP007
-CAMPAIGN_ADAPTER: TypeAdapter[CampaignBase] = TypeAdapter(cast(Any, _Union))
+class CampaignAdapter:
+    """The union of the channels' models, discriminated by `channel`. A campaign of a known
+    channel is validated by its channel's model alone; anything else, and any invalid campaign,
+    by the whole union, whose errors (located under the channel's tag) callers report."""
+
+    def validate_python(self, data: Any) -> CampaignBase:
+        channel = data.get("channel") if isinstance(data, dict) else None
+        if isinstance(channel, str) and channel in CONTENT_BY_CHANNEL:
+            try:
+                return campaign_model(channel).model_validate(data)
+            except ValidationError:
+                pass
+        return self.union.validate_python(data)
+
+    @cached_property
+    def union(self) -> TypeAdapter[CampaignBase]:
+        models = tuple(campaign_model(channel) for channel in CONTENT_BY_CHANNEL)
+        union = Annotated[Union[models], Field(discriminator="channel")]  # type: ignore[valid-type]  # noqa: UP007
+        return TypeAdapter(cast(Any, union))
+
+    def json_schema(self, **options: Any) -> dict[str, Any]:
+        return self.union.json_schema(**options)
+
+
+CAMPAIGN_ADAPTER = CampaignAdapter()
 
 
 class Label(Strict):
