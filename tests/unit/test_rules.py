@@ -158,3 +158,129 @@ def test_reasons_read_as_english() -> None:
     assert verdict.reason.startswith("an awaiting next run campaign allows edits to ")
     archived = judge_edit(Situation("draft", archived=True), frozenset({"who"}), NOW)
     assert archived.reason == "an archived campaign is read-only"
+
+
+# --- each branch of judge_edit and judge_operation, with its exact words -------------------------
+
+
+@pytest.mark.parametrize(
+    ("situation", "sections", "outcome", "locked", "reason", "remedy"),
+    [
+        (Situation("draft", archived=True), {"what"}, Outcome.READ_ONLY, {"what"},
+         "an archived campaign is read-only", "clone it to a new id"),
+        (Situation("stopped"), {"name"}, Outcome.FINAL, {"name"},
+         "a stopped campaign cannot change: stopping is final and there is no restart",
+         "clone it to a new id"),
+        (Situation("completed"), set(), Outcome.FINAL, set(),
+         "a completed campaign cannot change: stopping is final and there is no restart",
+         "clone it to a new id"),
+        (Situation("scheduled", scheduled_at=PAST), {"what"}, Outcome.DISCARD, {"what"},
+         "the scheduled campaign is past its scheduled time: the platform discards the edit",
+         "wait for the run to start, then change what its new status allows"),
+        (Situation("running", workflow=True), {"who", "name"}, Outcome.APPROVAL, {"who", "name"},
+         "a running campaign allows edits to what only; name, who locked",
+         "replace it (stop + create a clone) or clone it to a new id"),
+    ],
+    ids=["read-only", "final-stopped", "final-completed", "discard", "locked"],
+)  # fmt: skip
+def test_judge_edit_refusals(
+    situation: Situation,
+    sections: set[str],
+    outcome: Outcome,
+    locked: set[str],
+    reason: str,
+    remedy: str,
+) -> None:
+    verdict = judge_edit(situation, frozenset(sections), NOW)
+    assert not verdict.allowed and not verdict.needs_approval
+    assert verdict.outcome is outcome and verdict.locked == locked
+    assert (verdict.reason, verdict.remedy) == (reason, remedy)
+
+
+@pytest.mark.parametrize(
+    ("situation", "outcome", "needs_approval"),
+    [
+        (Situation("draft"), Outcome.APPLY, False),
+        (Situation("running", workflow=True), Outcome.APPROVAL, True),
+        (Situation("running", workflow=True, role="approver"), Outcome.APPLY, False),
+    ],
+    ids=["apply", "approval", "approver-applies"],
+)
+def test_judge_edit_allowed(situation: Situation, outcome: Outcome, needs_approval: bool) -> None:
+    verdict = judge_edit(situation, frozenset({"what"}), NOW)
+    assert verdict.allowed and verdict.outcome is outcome
+    assert verdict.needs_approval is needs_approval
+    assert (verdict.locked, verdict.reason, verdict.remedy) == (frozenset(), "", "")
+
+
+def test_an_empty_edit_is_allowed_where_edits_apply() -> None:
+    verdict = judge_edit(Situation("running"), frozenset(), NOW)
+    assert verdict.allowed and verdict.outcome is Outcome.APPLY and verdict.locked == frozenset()
+
+
+def test_the_workflow_role_counts_only_with_the_workflow() -> None:
+    """Without the creator-approver workflow the role matches any row (rows without one)."""
+    for role in ("creator", "approver"):
+        rule = edit_rule(Situation("running", role=role), NOW)  # type: ignore[arg-type]
+        assert rule.key == "running"
+    assert edit_rule(Situation("running", workflow=True), NOW).key == "wf-running-creator"
+
+
+def test_a_status_the_table_does_not_know_is_no_rule() -> None:
+    with pytest.raises(LookupError, match=r"rules table: 0 rows match Situation\(status='paused'"):
+        edit_rule(Situation("paused"), NOW)
+    with pytest.raises(LookupError, match="no operation rule for publish on paused"):
+        judge_operation("publish", Situation("paused"))
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "has_run", "result", "reason"),
+    [
+        ("publish", "draft", False, "allowed", ""),
+        ("publish", "pending_approval", False, "allowed", ""),
+        ("publish", "rejected", True, "allowed", ""),
+        ("publish", "scheduled", False, "noop", ""),
+        ("publish", "running", True, "noop", ""),
+        ("publish", "completed", True, "refused",
+         "stopping is final: a stopped or completed campaign never runs again"),
+        ("stop", "awaiting_next_run", True, "allowed", ""),
+        ("stop", "stopped", True, "noop", ""),
+        ("stop", "draft", False, "refused", "only a published campaign can be stopped"),
+        ("archive", "completed", True, "allowed", ""),
+        ("archive", "rejected", False, "allowed", ""),
+        ("archive", "scheduled", False, "refused",
+         "a live campaign cannot be archived: stop it first"),
+        ("archive", "pending_approval", False, "refused",
+         "a campaign pending approval cannot be archived: withdraw it to draft first "
+         "(`state: draft`)"),
+        ("withdraw", "pending_approval", False, "allowed", ""),
+        ("withdraw", "rejected", False, "allowed", ""),
+        ("withdraw", "pending_approval", True, "refused",
+         "the campaign has run: a published campaign never returns to draft"),
+        ("withdraw", "rejected", True, "refused",
+         "the campaign has run: a published campaign never returns to draft"),
+        ("withdraw", "draft", False, "noop", ""),
+        ("withdraw", "stopped", True, "refused", "a published campaign never returns to draft"),
+        ("withdraw", "scheduled", False, "refused", "a published campaign never returns to draft"),
+    ],
+)  # fmt: skip
+def test_judge_operation(
+    operation: str, status: str, has_run: bool, result: str, reason: str
+) -> None:
+    rule = judge_operation(operation, Situation(status, has_run=has_run))  # type: ignore[arg-type]
+    assert rule.operation == operation and status in rule.statuses
+    assert (rule.result, rule.reason) == (result, reason)
+
+
+@pytest.mark.parametrize("operation", ["publish", "stop", "withdraw"])
+def test_an_archived_campaign_refuses_every_operation_but_archive(operation: str) -> None:
+    rule = judge_operation(operation, Situation("completed", archived=True))  # type: ignore[arg-type]
+    assert (rule.operation, rule.result) == (operation, "refused")
+    assert rule.reason == "an archived campaign is read-only: clone it to a new id"
+    assert rule.statuses == {"archived"} and rule.seed == RULES[0].seed
+
+
+def test_archiving_an_archived_campaign_does_nothing() -> None:
+    rule = judge_operation("archive", Situation("draft", archived=True))
+    assert (rule.operation, rule.result, rule.reason) == ("archive", "noop", "")
+    assert rule.statuses == {"archived"} and rule.seed == RULES[0].seed

@@ -43,7 +43,8 @@ def reasons(
         out.append("publishes a new campaign")
     touches_live = isinstance(change, Update | Replace | Stop | Archive | Publish)
     if "live_change" in wanted and touches_live and live is not None and live.status in LIVE:
-        out.append(f"changes a {live.status.replace('_', ' ')} campaign")
+        status = live.status.replace("_", " ")
+        out.append(f"changes {'an' if status[:1] in 'aeiou' else 'a'} {status} campaign")
     channel = (spec or {}).get("channel") or (live.channel if live else None)
     sends = isinstance(change, Create | Replace | Update | Publish)
     if "channels" in wanted and sends and channel in policy.channels:
