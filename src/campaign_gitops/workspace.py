@@ -165,13 +165,16 @@ class Workspace(Closing):
         if only is None and self.selection is not None:
             only = self.selection.only(desired, self.state.managed_ids())
         managed = self.state.managed(ids=only)
+        # an id the state store does not know, among the planned ones: a partial plan that
+        # counted the others would look wider than the whole plan and see what it does not
+        planned = desired.campaigns.keys() if only is None else desired.campaigns.keys() & only
         # lazily: only a backend that lists by schedule window reads them
         backend.focus(
             chain(
                 (m.spec for m in managed.values()),
                 (doc.spec.spec_data() for doc in desired.campaigns.values()),
             ),
-            searching=not desired.campaigns.keys() <= managed.keys(),
+            searching=not planned <= managed.keys(),
         )
         if only is None:
             campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
