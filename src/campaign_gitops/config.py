@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from campaign_gitops import files
 from campaign_gitops.errors import ConfigError, FatalError, Problem, ValidationFailed, dotted
 from campaign_gitops.filters import CHOICES, unknown
+from campaign_gitops.limits.config import GlobalLimits, Safety
 from campaign_gitops.models.common import Strict, fail
 from campaign_gitops.yamllimits import MIB
 
@@ -199,6 +200,11 @@ class RawConfig(Strict):
         le=64 * MIB,
         description="Campaign and labels files larger than this are refused unread",
     )
+    global_limits: GlobalLimits = Field(
+        default_factory=GlobalLimits,
+        description="The account's global campaign limits (frequency caps) and dwell time",
+    )
+    safety: Safety = Field(default_factory=Safety, description="The plan's blast-radius limits")
     environments: dict[str, EnvironmentConfig] = Field(
         default_factory=dict,
         description="Named environments (staging, production); the top level is `default`",
@@ -522,6 +528,8 @@ def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
             model = ClevertapConfig
         elif part == "approval":
             model = ApprovalPolicy
+        elif part in ("global_limits", "safety"):
+            model = GlobalLimits if part == "global_limits" else Safety
         else:
             return []
     return list(model.model_fields)

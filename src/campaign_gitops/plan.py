@@ -264,6 +264,8 @@ class Plan:
     notices: list[str] = field(default_factory=list)  # e.g. a policy change in a pull request
     account: str | None = None  # the platform account (CleverTap's account id)
     endpoint: str | None = None  # where the backend's requests go
+    # limits/review.py: the global-limits forecast and the blast radius against [safety]
+    limits: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.sort_key)
@@ -291,6 +293,12 @@ class Plan:
     def reviews(self) -> list[Change]:
         """Changes the approval policy wants approved on the pull request."""
         return [c for c in self.applicable if c.review]
+
+    @property
+    def unsafe(self) -> list[str]:
+        """The `[safety]` thresholds the plan is over, unless --force was given."""
+        blast = self.limits.get("blast") or {}
+        return [] if blast.get("forced") else list(blast.get("over", []))
 
     @property
     def has_changes(self) -> bool:
@@ -364,6 +372,7 @@ class Plan:
             "account": self.account,
             "endpoint": self.endpoint,
             "review_digest": self.review_digest(),
+            **({"limits": self.limits} if self.limits else {}),
         }
 
     @classmethod
@@ -400,6 +409,7 @@ class Plan:
             notices=list(data.get("notices", [])),
             account=data.get("account"),
             endpoint=data.get("endpoint"),
+            limits=data.get("limits", {}),
         )
 
 

@@ -22,6 +22,7 @@ class Refusal(StrEnum):
     BLOCKED = "blocked"  # the platform's rules forbid a change (items: each, with its reason)
     WRONG_ENVIRONMENT = "wrong-environment"  # a saved plan of another env, account or endpoint
     NOT_REFRESHED = "not-refreshed"  # a saved plan made with --no-refresh
+    UNSAFE = "unsafe"  # over a [safety] threshold (items: each), without --force
     # the approval (apply on main: apply exactly what was approved)
     APPROVAL_MISSING = "approval-missing"  # the pull request is not approved
     NO_PULL_REQUEST = "no-pull-request"  # no approved, merged pull request covers the commit
@@ -41,8 +42,10 @@ class PlanRefused(FatalError):
 
 
 def refuse_blocked(plan: Plan) -> None:
-    """A plan with a blocked change applies nothing: none is half-applied."""
+    """A plan with a blocked change applies nothing: none is half-applied; nor does one
+    over a `[safety]` threshold without --force."""
     if not plan.blocked:
+        refuse_unsafe(plan)
         return
     raise PlanRefused(
         Refusal.BLOCKED,
@@ -50,3 +53,15 @@ def refuse_blocked(plan: Plan) -> None:
         "applied. Fix them (see each remedy) and plan again.",
         [f"{change.title}: {change.reason}" for change in plan.blocked],
     )
+
+
+def refuse_unsafe(plan: Plan) -> None:
+    """A plan over a `[safety]` threshold applies nothing without --force (octodns's
+    UnsafePlan)."""
+    if plan.unsafe:
+        raise PlanRefused(
+            Refusal.UNSAFE,
+            f"the plan is over the [safety] thresholds ({'; '.join(plan.unsafe)}); nothing was "
+            "applied. Review it, then apply with --force to go ahead anyway.",
+            plan.unsafe,
+        )

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from campaign_gitops.lifecycle import Facts
+    from campaign_gitops.limits.config import GlobalLimits
+    from campaign_gitops.limits.enforce import Limiter
 
 
 class Platform(Protocol):
@@ -37,6 +39,7 @@ class Platform(Protocol):
     the platform can use this module without a circle."""
 
     db: sqlite3.Connection
+    limits: GlobalLimits | None  # the account's global campaign limits
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -119,9 +122,10 @@ def simulate(
     at: datetime,
     sent_before: int,
     sent_today: int,
+    limited: Limiter | None = None,
 ) -> tuple[dict[str, Any], Any, Any]:
     """One run: its figures, the users sent the message, and the conversions: (user, seconds
-    after the send) pairs."""
+    after the send) pairs. `limited`: the account's global limits, which skip users."""
     salt = zlib.crc32(key.encode()) << 32 | int(at.timestamp()) & 0xFFFFFFFF
     stats: dict[str, Any] = dict.fromkeys(
         (
@@ -130,6 +134,7 @@ def simulate(
             "capped",
             "dnd_delayed",
             "dnd_discarded",
+            "limited",
             "sent",
             "viewed",
             "clicked",
@@ -196,6 +201,10 @@ def simulate(
         else:
             stats["dnd_discarded"] = int(quiet.sum())
             users = users[~quiet]
+    if limited is not None and len(users) and not when.preferences.ignore_global_limits:
+        skip = limited(spec.channel, at, users)
+        stats["limited"] = int(skip.sum())
+        users = users[~skip]
     stats["sent"] = len(users)
     viewed_rate, clicked_rate = ENGAGEMENT.get(spec.channel, (0.0, 0.0))
     roll = _unit(users, salt + 1)
@@ -220,14 +229,32 @@ def run_due(backend: Platform, now: datetime) -> int:
     pending = [row["pk"] for row in rows if _due(backend, row, now)]
     if not pending:
         return 0
-    done = 0
     with backend.transaction():
-        audience = _audience(backend)
-        for pk in pending:  # read again under the write lock: another process may have run it
-            row = backend.db.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
-            if row is not None:
-                done += _record(backend, row, _due(backend, row, now), audience)
-    return done
+        return _record_pending(backend, pending, now, _audience(backend))
+
+
+def _record_pending(backend: Platform, pks: list[int], now: datetime, audience: Audience) -> int:
+    """Record the due runs of these campaigns (the caller holds the write lock). Under global
+    limits, every campaign's runs in time order: a run sees the messages of every run before
+    it, whichever campaign sent them."""
+    rows = []
+    for pk in pks:  # read again under the write lock: another process may have run it
+        row = backend.db.execute("SELECT * FROM campaigns WHERE pk = ?", (pk,)).fetchone()
+        if row is not None:
+            rows.append(row)
+    from campaign_gitops.limits.enforce import limiter
+
+    limited = None if backend.limits is None else limiter(backend.db, backend.limits, audience.size)
+    if limited is None:
+        return sum(_record(backend, row, _due(backend, row, now), audience) for row in rows)
+    runs = sorted(
+        ((t, row["pk"], row) for row in rows for t in _due(backend, row, now)),
+        key=lambda run: (run[0], run[1]),
+    )
+    specs: dict[int, CampaignBase] = {}
+    for t, _pk, row in runs:
+        _record(backend, row, [t], audience, limited, specs)
+    return len(runs)
 
 
 def settle(backend: Platform, row: sqlite3.Row, now: datetime) -> None:
@@ -235,10 +262,20 @@ def settle(backend: Platform, row: sqlite3.Row, now: datetime) -> None:
     due by then under the facts and spec they ran with, and drop those recorded for after
     `now` (a report at a later time computed them ahead; they are computed again, under the
     facts the write leaves, when a read reaches their time)."""
+    db, pk, cut = backend.db, row["pk"], utc(now)
+    if backend.limits is not None and backend.limits.active:
+        # every campaign's runs count against every other's: all of them up to `now`, and
+        # none of those computed ahead under the old facts
+        published = db.execute("SELECT * FROM campaigns WHERE published_at IS NOT NULL")
+        pending = [r["pk"] for r in published.fetchall() if _due(backend, r, now)]
+        _record_pending(backend, pending, now, _audience(backend))
+        for table, column in (("runs", "run_at"), ("notification_sent", "at"),
+                              ("conversions", "run_at")):  # fmt: skip
+            db.execute(f"DELETE FROM {table} WHERE {column} > ?", (cut,))
+        return
     due = _due(backend, row, now)
     if due:
         _record(backend, row, due, _audience(backend))
-    db, pk, cut = backend.db, row["pk"], utc(now)
     if db.execute("SELECT 1 FROM runs WHERE campaign_pk = ? AND run_at > ?", (pk, cut)).fetchone():
         for table, column in (
             ("runs", "run_at"),
@@ -268,19 +305,36 @@ def _due(backend: Platform, row: sqlite3.Row, now: datetime) -> list[datetime]:
     ]
 
 
-def _record(backend: Platform, row: sqlite3.Row, due: list[datetime], audience: Audience) -> int:
-    """Simulate and record these runs of one campaign (the caller holds the write lock)."""
+def _record(
+    backend: Platform,
+    row: sqlite3.Row,
+    due: list[datetime],
+    audience: Audience,
+    limited: Limiter | None = None,
+    specs: dict[int, CampaignBase] | None = None,
+) -> int:
+    """Simulate and record these runs of one campaign (the caller holds the write lock);
+    `specs`: the campaigns' parsed specs, kept across calls."""
     if not due:
         return 0
     db = backend.db
-    spec = CAMPAIGN_ADAPTER.validate_python(json.loads(row["spec"]))
+    specs = {} if specs is None else specs
+    if row["pk"] not in specs:
+        specs[row["pk"]] = CAMPAIGN_ADAPTER.validate_python(json.loads(row["spec"]))
+    spec = specs[row["pk"]]
     labels = json.dumps(sorted(spec.labels))
     for at in due:
         run_at = utc(at)
         sent_before, sent_today = _sent_so_far(db, row["pk"], at)
-        stats, users, converted = simulate(audience, spec, row["key"], at, sent_before, sent_today)
+        stats, users, converted = simulate(
+            audience, spec, row["key"], at, sent_before, sent_today, limited
+        )
+        if limited is not None:
+            limited.record(spec.channel, at, users)
         db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (campaign_pk, run_at, qualified, held_out, capped, dnd_delayed, "
+            "dnd_discarded, sent, viewed, clicked, converted, skipped, limited) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["pk"],
                 run_at,
@@ -294,6 +348,7 @@ def _record(backend: Platform, row: sqlite3.Row, due: list[datetime], audience: 
                 stats["clicked"],
                 stats["converted"],
                 stats["skipped"],
+                stats["limited"],
             ),
         )
         db.executemany(
@@ -328,10 +383,12 @@ def totals(db: sqlite3.Connection, now: datetime) -> dict[int, dict[str, Any]]:
     cut = utc(now)
     query = (
         "SELECT campaign_pk, COUNT(*), SUM(qualified), SUM(held_out), SUM(sent), "
-        "SUM(viewed), SUM(clicked), GROUP_CONCAT(skipped, '\n') "
+        "SUM(viewed), SUM(clicked), GROUP_CONCAT(skipped, '\n'), SUM(limited) "
         "FROM runs WHERE run_at <= ? GROUP BY campaign_pk"
     )
-    for pk, runs, qualified, held, sent, viewed, clicked, skipped in db.execute(query, (cut,)):
+    for pk, runs, qualified, held, sent, viewed, clicked, skipped, limited in db.execute(
+        query, (cut,)
+    ):
         out[pk] = {
             "runs": runs,
             "qualified": qualified,
@@ -341,6 +398,7 @@ def totals(db: sqlite3.Connection, now: datetime) -> dict[int, dict[str, Any]]:
             "clicked": clicked,
             "conversions": 0,
             "skipped": tuple(skipped.split("\n")) if skipped else (),
+            "limited": limited,
         }
     conversions = db.execute(
         "SELECT campaign_pk, COUNT(*) FROM conversions WHERE at <= ? GROUP BY campaign_pk", (cut,)

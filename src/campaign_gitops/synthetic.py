@@ -137,6 +137,9 @@ def generate(path: Path, users: int, seed: int, now: datetime) -> dict[str, int]
     partial = path.with_suffix(".partial.npz")
     np.savez(partial, meta=np.array(json.dumps(meta)), **columns)
     os.replace(partial, path)  # a reader never sees half a store
+    from campaign_gitops.limits.world import write_sample
+
+    write_sample(path, columns, meta)
     return {"users": n, "events": int(sum(len(columns[f"ev:{e}:user"]) for e in EVENTS))}
 
 

@@ -42,6 +42,7 @@ class PlanRequest:
     refresh_only: bool = False
     only: frozenset[str] | None = None
     estimate: bool = False
+    force: bool = False  # a plan over a [safety] threshold goes ahead (--force)
 
 
 @dataclass
@@ -219,6 +220,7 @@ class Workspace(Closing):
             plan.changes = [with_reach(c, plan.specs.get(c.key), estimate) for c in plan.changes]
             hint = backend.reach_hint() if any(c.reach is not None for c in plan.changes) else None
             plan.notices += [hint] if hint else []
+        self._limits(plan, request, estimate, frozenset(managed))
         plan.commit = self.commit
         plan.env = self.settings.env
         plan.backend = backend.name
@@ -228,6 +230,19 @@ class Workspace(Closing):
         plan.targets = list(self.selection.targets) if self.selection is not None else []
         plan.notices.extend(self.target_notices)
         return plan
+
+    def _limits(
+        self, plan: Plan, request: PlanRequest, estimate: Estimate | None, managed: frozenset[str]
+    ) -> None:
+        """The global-limits forecast and the blast radius (limits/review.py)."""
+        from campaign_gitops.limits.review import Context, review
+
+        raw = self.settings.raw
+        everyone = len(self.state.managed_ids()) if raw.safety.max_changed_percent else None
+        if raw.safety.max_reach is not None and estimate is None:
+            estimate = self._estimator(request)
+        review(plan, Context(raw.global_limits, raw.safety, self.backend, self.desired, managed,
+                             everyone, request.at, request.force, estimate))  # fmt: skip
 
     def _campaigns_of(
         self, at: datetime, only: frozenset[str], managed: dict[str, Managed], desired: Desired

@@ -96,9 +96,16 @@ def test_the_whole_flow_from_branch_to_merged_apply(
     assert "welcome-push" not in planned.stdout
     [comment] = hub.repo.comments[7]
     assert comment["body"].startswith("<!-- campaign-gitops plan -->")
-    again = run("--at", T0, "plan", "--changed-since", "main", "--comment", cwd=repo, env=env)
+    # the next 14 days of the changed campaigns: the cart reminder runs; the sale is in March
+    assert "#### Next 14 days\n\n```mermaid\ngantt\n" in comment["body"]
+    assert "Cart reminder, 10 minutes [cart-abandonment]" in comment["body"]
+    assert "[spring-sale]" not in comment["body"].split("#### Next 14 days")[1].split("```\n")[1]
+    url = "https://github.com/acme/campaigns/actions/runs/9/artifacts/12"
+    again = run("--at", T0, "plan", "--changed-since", "main", "--comment",
+                "--calendar-url", url, cwd=repo, env=env)  # fmt: skip
     assert again.returncode == 0 and "updated the plan comment" in again.stderr
     assert len(hub.repo.comments[7]) == 1
+    assert f"The whole calendar: [calendar page]({url})." in hub.repo.comments[7][0]["body"]
     assert [m for m, p in hub.repo.requests if p.endswith("/issues/7/comments")].count("POST") == 1
     # approval: the author's own approval does not count
     hub.repo.review(7, "dana", "APPROVED", head)

@@ -22,7 +22,7 @@ from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan
-from campaign_gitops.refusals import PlanRefused, Refusal
+from campaign_gitops.refusals import PlanRefused, Refusal, refuse_unsafe
 from campaign_gitops.state.base import StateStore
 from campaign_gitops.workspace import PlanRequest, Workspace
 
@@ -44,6 +44,7 @@ def refuse_blocked(plan: Plan) -> None:
             f"{len(plan.blocked)} change(s) are blocked by the rules",
             [f"{change.title}: {change.reason}" for change in plan.blocked],
         )
+    refuse_unsafe(plan)  # a merged pull request's plan too is over [safety] only with --force
 
 
 def review(github: GitHub, judged: Settings, step: Step, plan: Plan) -> Approval | None:

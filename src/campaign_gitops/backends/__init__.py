@@ -14,7 +14,11 @@ def open_backend(settings: Settings) -> Backend:
     if settings.raw.backend == "local":
         from campaign_gitops.backends.local import LocalBackend
 
-        return LocalBackend(settings.platform_path, workflow=settings.raw.creator_approver)
+        return LocalBackend(
+            settings.platform_path,
+            workflow=settings.raw.creator_approver,
+            limits=settings.raw.global_limits,
+        )
     if settings.raw.clevertap is None:
         raise FatalError("backend clevertap needs a [clevertap] table with account_id (and region)")
     from campaign_gitops.backends.clevertap import ClevertapBackend

@@ -126,6 +126,7 @@ class ReportRow:
     clicked: int = 0
     conversions: int = 0
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    limited: int = 0  # users a global campaign limit skipped
 
     @property
     def conversion_rate(self) -> float:

@@ -28,6 +28,7 @@ from campaign_gitops.backends.base import (
 from campaign_gitops.backends.local_schema import prepare
 from campaign_gitops.errors import FatalError
 from campaign_gitops.lifecycle import Facts, Live, Schedule, live_state
+from campaign_gitops.limits.config import GlobalLimits
 from campaign_gitops.models import CHANNELS, MAX_LABELS, CampaignBase, Label
 from campaign_gitops.models.common import LABEL_FORBIDDEN
 from campaign_gitops.rules import Outcome, Situation, judge_edit, judge_operation
@@ -60,9 +61,10 @@ class LocalBackend(Backend):
     name = "local"
     capabilities = Capabilities(channels=frozenset(CHANNELS), max_concurrency=1)
 
-    def __init__(self, path: Path, *, workflow: bool = False):
+    def __init__(self, path: Path, *, workflow: bool = False, limits: GlobalLimits | None = None):
         self.path = path
         self.workflow = workflow
+        self.limits = limits  # the account's global campaign limits, enforced in its runs
         self.db = connect(path, kind=PLATFORM)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")

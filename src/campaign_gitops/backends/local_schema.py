@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS runs (
     clicked INTEGER NOT NULL,
     converted INTEGER NOT NULL,
     skipped TEXT,
+    limited INTEGER NOT NULL DEFAULT 0,  -- users a global limit skipped
     PRIMARY KEY (campaign_pk, run_at)
 );
 CREATE TABLE IF NOT EXISTS notification_sent (
@@ -94,6 +95,8 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        if "limited" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+            db.execute("ALTER TABLE runs ADD COLUMN limited INTEGER NOT NULL DEFAULT 0")
         if db.execute("PRAGMA user_version").fetchone()[0] < FORMAT:
             db.execute("DELETE FROM runs")  # recorded again under the new format
             db.execute("DELETE FROM notification_sent")

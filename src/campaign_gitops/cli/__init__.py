@@ -6,24 +6,22 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from campaign_gitops import __version__, redact
 from campaign_gitops.cli import exits
 from campaign_gitops.cli.context import (
-    TABLE_FORMATS,
     Context,
     accept_global_options,
     env_option,
     pass_ctx,
+    refresh_option,
 )
 from campaign_gitops.cli.spellings import rewrite_terraform_flags
 from campaign_gitops.cli.state import ack, state
-
-if TYPE_CHECKING:  # imported lazily at run time: --help reads no config and loads no models
-    from campaign_gitops.backends.base import ListFilter
+from campaign_gitops.cli.views import calendar, labels, list_cmd, report
 
 log = logging.getLogger("campaign_gitops")
 FORMATS = click.Choice(["text", "json", "github"])
@@ -137,85 +135,10 @@ def init(ctx: Context, directory: Path) -> None:
     raise SystemExit(run(ctx.chdir / directory))  # -C DIR: as if started there
 
 
-def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
-    options = [
-        click.option("--channel", multiple=True, help="Repeatable, like every filter."),
-        click.option("--type", "type_", multiple=True),
-        click.option("--status", multiple=True),
-        click.option("--created-by", multiple=True),
-        click.option("--label", multiple=True),
-        click.option("--delivery", multiple=True),
-        click.option("--archived", "archived", flag_value="only", help="Only archived campaigns."),
-        click.option("--all", "archived", flag_value="include", help="Archived and not archived."),
-        click.option("--filter", "saved", metavar="NAME", help="A saved filter from config."),
-        click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _where(
-    ctx: Context, saved: str | None, archived: str | None, **given: tuple[str, ...]
-) -> ListFilter:
-    from campaign_gitops.commands.platform import resolve_filter
-
-    given["type"] = given.pop("type_")
-    return resolve_filter(ctx.settings, saved, given, archived or "exclude")
-
-
-@cli.command("list")
-@_filter_options
-@env_option
-@pass_ctx
-def list_cmd(
-    ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
-) -> None:
-    """Campaigns on the platform, with the dashboard's filters (archived ones hidden)."""
-    from campaign_gitops.commands.platform import list_campaigns
-
-    where = _where(ctx, saved, archived, **given)
-    raise SystemExit(list_campaigns(ctx.settings, ctx.at, where, fmt))
-
-
-@cli.command()
-@_filter_options
-@env_option
-@pass_ctx
-def report(
-    ctx: Context, /, fmt: str, saved: str | None, archived: str | None, **given: tuple[str, ...]
-) -> None:
-    """Per campaign: sent, conversions and conversion rate (runs due by --at are recorded)."""
-    from campaign_gitops.commands.platform import report as run
-
-    where = _where(ctx, saved, archived or "include", **given)
-    raise SystemExit(run(ctx.settings, ctx.at, where, fmt))
-
-
-@cli.command()
-@click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
-@env_option
-@pass_ctx
-def labels(ctx: Context, fmt: str) -> None:
-    """The platform's labels, with how many campaigns use each."""
-    from campaign_gitops.commands.platform import labels as run
-
-    raise SystemExit(run(ctx.settings, ctx.at, fmt))
-
-
 def _request(ctx: Context, allow_replace: bool, prune: bool, refresh_only: bool = False) -> Any:
     from campaign_gitops.workspace import PlanRequest
 
     return PlanRequest(ctx.at, allow_replace, prune, refresh_only)
-
-
-refresh_option = click.option(
-    "--refresh/--no-refresh",
-    default=True,
-    show_default=True,
-    help="--no-refresh: live values are the state store's last-applied specs; the platform is "
-    "not contacted and needs no credentials (a pull request's plan).",
-)
 
 
 def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -238,6 +161,12 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
             metavar="ID|GLOB|PATH",
             help="Only this campaign: an id, an id glob (team-a-*) or a path under the "
             "campaigns folder (repeatable). The plan is partial: other campaigns are not planned.",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Go ahead with a plan over the [safety] thresholds (max_reach, "
+            "max_changed_percent).",
         ),
         env_option,
     ]
@@ -273,6 +202,11 @@ def _plan_options(command: click.decorators.FC) -> click.decorators.FC:
 )
 @click.option("--pr", type=int, help="The pull request (default: from the GitHub event).")
 @click.option(
+    "--calendar-url",
+    metavar="URL",
+    help="With --comment: the calendar page's address (the workflow's artifact), linked.",
+)
+@click.option(
     "--estimate", is_flag=True, help="Show the estimated reach of new audiences (the backend's)."
 )
 @refresh_option
@@ -282,6 +216,7 @@ def plan(
     allow_replace: bool,
     prune: bool,
     targets: tuple[str, ...],
+    force: bool,
     refresh_only: bool,
     out: Path | None,
     fmt: str,
@@ -290,6 +225,7 @@ def plan(
     changed_since: str | None,
     post_comment: bool,
     pr: int | None,
+    calendar_url: str | None,
     estimate: bool,
     refresh: bool,
 ) -> None:
@@ -304,7 +240,9 @@ def plan(
     if targets and changed_since is not None:
         raise click.UsageError("--target and --changed-since cannot be combined")
 
-    request = replace(_request(ctx, allow_replace, prune, refresh_only), estimate=estimate)
+    request = replace(
+        _request(ctx, allow_replace, prune, refresh_only), estimate=estimate, force=force
+    )
     raise SystemExit(
         run(
             ctx.settings,
@@ -318,6 +256,7 @@ def plan(
             pr=pr,
             refresh=refresh,
             targets=targets,
+            calendar_url=calendar_url,
         )
     )
 
@@ -412,6 +351,7 @@ def apply(
     allow_replace: bool,
     prune: bool,
     targets: tuple[str, ...],
+    force: bool,
     auto_approve: bool,
     continue_on_error: bool,
     lock_timeout: str,
@@ -420,6 +360,8 @@ def apply(
     fmt: str,
 ) -> None:
     """Apply the changes (or PLAN_FILE from `plan --out`, refused when stale)."""
+    from dataclasses import replace
+
     from campaign_gitops.commands.apply import apply as run
 
     if targets and plan_file is not None:
@@ -428,7 +370,7 @@ def apply(
     raise SystemExit(
         run(
             ctx.settings,
-            _request(ctx, allow_replace, prune),
+            replace(_request(ctx, allow_replace, prune), force=force),
             plan_file,
             auto_approve=auto_approve,
             continue_on_error=continue_on_error,
@@ -490,8 +432,8 @@ def clone(ctx: Context, source: str, new_id: str) -> None:
     raise SystemExit(run(ctx.settings, ctx.at, source, new_id))
 
 
-cli.add_command(state)
-cli.add_command(ack)
+for command in (state, ack, list_cmd, report, labels, calendar):
+    cli.add_command(command)
 
 
 @cli.group()

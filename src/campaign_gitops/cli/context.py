@@ -64,6 +64,15 @@ def _set_env(ctx: click.Context, _param: click.Parameter, value: str | None) -> 
         ctx.ensure_object(Context).env = value
 
 
+refresh_option = click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="--no-refresh: live values are the state store's last-applied specs; the platform is "
+    "not contacted and needs no credentials (a pull request's plan).",
+)
+
+
 env_option = click.option(
     "--env",
     metavar="NAME",

@@ -18,8 +18,9 @@ from campaign_gitops.workspace import PlanRequest, Workspace
 
 
 def exit_code(plan: Plan, detailed: bool) -> int:
-    """Terraform's: 1 for anything blocked, 2 for changes (with --detailed-exitcode), else 0."""
-    if plan.blocked:
+    """Terraform's: 1 for anything blocked (or over a [safety] threshold without --force), 2
+    for changes (with --detailed-exitcode), else 0."""
+    if plan.blocked or plan.unsafe:
         return 1
     changed = bool(plan.drift) if plan.refresh_only else plan.has_changes
     return 2 if detailed and changed else 0
@@ -35,8 +36,9 @@ def show(plan: Plan, fmt: str) -> None:
         click.echo(render.text(plan, colour), color=colour)
 
 
-def comment(plan: Plan, pr: int | None) -> None:
+def comment(plan: Plan, pr: int | None, calendar_url: str | None = None) -> None:
     from campaign_gitops.github import GitHub, GitHubError, context
+    from campaign_gitops.views import gantt
 
     ctx = context(pr)
     if ctx.pr is None:
@@ -44,7 +46,8 @@ def comment(plan: Plan, pr: int | None) -> None:
             "--comment needs a pull request: run on a pull_request event or pass --pr"
         )
     with GitHub(ctx) as github:
-        action, number = github.upsert_comment(ctx.pr, render.markdown(plan), render.MARKER)
+        body = render.markdown(plan, extra=gantt.section(plan, calendar_url))
+        action, number = github.upsert_comment(ctx.pr, body, render.MARKER)
     click.echo(f"{action} the plan comment on pull request #{ctx.pr} (comment {number})", err=True)
 
 
@@ -61,6 +64,7 @@ def plan(
     pr: int | None = None,
     refresh: bool = True,
     targets: Sequence[str] = (),
+    calendar_url: str | None = None,
 ) -> int:
     notices: list[str] = []
     trusted: str | None = None  # the commit the policy comes from; None: the work tree
@@ -83,7 +87,7 @@ def plan(
     # the run's own page: unlike the comment, no one with write access can edit it afterwards
     ci.step_summary("campaign-gitops plan", render.text(result, colour=False))
     if post_comment:
-        comment(result, pr)
+        comment(result, pr, calendar_url)
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}; `campaign-gitops apply {out}` applies exactly it.")
     return exit_code(result, detailed)

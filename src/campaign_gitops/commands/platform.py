@@ -109,6 +109,9 @@ def report(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> in
         rows = backend.report(now, where)
     out = [asdict(r) | {"conversion_rate": round(r.conversion_rate, 4)} for r in rows]
     columns = REPORT_COLUMNS if fmt != "json" else tuple(out[0]) if out else REPORT_COLUMNS
+    if fmt != "json" and settings.raw.global_limits.active:  # the users the limits skipped
+        at = columns.index("sent")
+        columns = (*columns[:at], "limited", *columns[at:])
     click.echo(render(out, columns, fmt))
     skipped = [(r.id, reason) for r in rows for reason in r.skipped]
     if fmt == "table":

@@ -6,6 +6,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ import click
 from campaign_gitops.acks import command as ack_command
 from campaign_gitops.ci import fence
 from campaign_gitops.diff import ABSENT
+from campaign_gitops.limits import render as limits_view
 from campaign_gitops.models.common import printable
 from campaign_gitops.plan import (
     APPROVAL,
@@ -84,7 +86,7 @@ def _headline(plan: Plan) -> str:
 def preamble(plan: Plan) -> list[str]:
     """What to know before reading the changes: where they would go, where live values come
     from, and what of a pull request does not apply to its own plan."""
-    lines = list(plan.notices)
+    lines = list(plan.notices) + limits_view.notes(plan)
     if plan.targets:
         lines.append(partial_line(plan.targets))
     if plan.endpoint and plan.backend == "clevertap" and not _official(plan.endpoint):
@@ -161,6 +163,7 @@ def text(plan: Plan, colour: bool) -> str:
                 lines.append(printable(f"      {change.reason}"))
             if change.review:
                 lines.append(printable(f"      {review_note(change, plan)}"))
+        lines += [printable(f"      {line}") for line in limits_view.forecast_lines(plan, change)]
         lines += [printable(f"      {line}") for line in _field_lines(change)]
     if plan.drift:
         lines += ["", "Drift (changed on the platform, not in git):"]
@@ -168,6 +171,8 @@ def text(plan: Plan, colour: bool) -> str:
     if lines[-1]:
         lines.append("")
     lines.append(summary_line(plan))
+    blast = limits_view.blast_line(plan)
+    lines += [printable(blast)] if blast else []
     return "\n".join(lines)
 
 
@@ -238,7 +243,8 @@ def md_prose(text: str) -> str:
     return "".join(md_code(p) if i % 2 else md_text(p) for i, p in enumerate(parts) if p)
 
 
-def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, extra: Sequence[str] = ()) -> str:
+    """The plan comment; `extra`: markdown lines shown before the changes (the next days)."""
     counts = plan.summary()
     head = [MARKER, f"### campaign-gitops plan ({md_text(_headline(plan))})", ""]
     head += [f"> **{md_text(note)}**" for note in preamble(plan)]
@@ -246,10 +252,17 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     head += ["| change | count |", "|---|---:|"]
     head += [f"| {k} | {n} |" for k, n in counts.items() if n] or ["| none | 0 |"]
     head += ["", f"**{summary_line(plan)}**", ""]
+    blast = limits_view.blast_line(plan)
+    head += [md_text(blast), ""] if blast else []
     blocked = [c for c in plan.changes if c.verdict == BLOCKED]
     if blocked:
         head.append("#### ⛔ Blocked")
         head += [_md_item(c.title, c.reason, c.remedy) for c in blocked]
+        head.append("")
+    forecast = limits_view.markdown_items(plan)
+    if forecast:
+        head.append("#### ⚠️ Global limits: users pushed past them")
+        head += [_md_item(title, text) for title, text in forecast]
         head.append("")
     manual = [c for c in plan.changes if c.verdict == MANUAL]
     if manual:
@@ -265,6 +278,7 @@ def markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
                 notes.append(c.reason or "the platform sends it for approval")
             head.append(_md_item(c.title, "; ".join(notes)))
         head.append("")
+    head += extra
     blocks = [
         _md_change(c, plan.specs.get(c.key))
         for c in plan.changes
