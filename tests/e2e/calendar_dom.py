@@ -87,6 +87,9 @@ def parse(html: str) -> Node:
 HOSTILE_NAME = '<script>document.title="pwned-name"</script> & "quotes" <b>bold</b>'
 HOSTILE_BODY = '<script>parent.document.title="pwned-body"</script><p>Hello &amp; welcome</p>'
 HOSTILE_HTML = "<img src=x onerror=\"parent.document.title='pwned-html'\"><b>Custom</b>"
+# what the preview keeps of them (views/previews.py: an allow-list, nh3)
+SANITIZED_BODY = "<p>Hello &amp; welcome</p>"
+SANITIZED_HTML = "<img><b>Custom</b>"
 LONG_SMS = "Flash sale! " + "x" * 149  # 161 GSM-7 characters: two segments
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from campaign_gitops.loader import read_worktree
 from tests.e2e.calendar_dom import (
-    HOSTILE_BODY,
-    HOSTILE_HTML,
     HOSTILE_NAME,
     LONG_SMS,
+    SANITIZED_BODY,
+    SANITIZED_HTML,
     Node,
     add_hostile_campaigns,
     parse,
@@ -207,9 +207,9 @@ def test_hostile_text_stays_text(hostile_repo: Path) -> None:
     assert row.find_all("a")[0].text() == HOSTILE_NAME
     (frame,) = article.find_all("iframe")
     assert frame.get("sandbox") == ""  # no allow-scripts: the body's script never runs
-    assert frame.get("srcdoc") == HOSTILE_BODY
+    assert frame.get("srcdoc") == SANITIZED_BODY  # and the script is gone, kept by no frame
     (custom,) = _article(dom, "hostile-in-app").find_all("iframe")
-    assert custom.get("sandbox") == "" and custom.get("srcdoc") == HOSTILE_HTML
+    assert custom.get("sandbox") == "" and custom.get("srcdoc") == SANITIZED_HTML
     assert '<script>document.title="pwned-name"' not in html
     assert "&lt;script&gt;document.title=&#34;pwned-name&#34;&lt;/script&gt;" in html
     # only the page's own script may run, and nothing is fetched

@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from campaign_gitops.loader import read_worktree
-from tests.e2e.calendar_dom import HOSTILE_BODY, HOSTILE_NAME, add_hostile_campaigns, parse
+from tests.e2e.calendar_dom import (
+    HOSTILE_BODY,
+    HOSTILE_NAME,
+    SANITIZED_BODY,
+    add_hostile_campaigns,
+    parse,
+)
 from tests.e2e.cli import run
 
 
@@ -146,7 +152,7 @@ def test_a_large_page_makes_its_frames_near_the_viewport(tmp_path: Path) -> None
     static = parse(page.read_text(encoding="utf-8"))
     assert not static.find_all("iframe")
     held = static.find_all("div", class_="frame")
-    assert len(held) == 201 and all(d.get("data-srcdoc") == HOSTILE_BODY for d in held)
+    assert len(held) == 201 and all(d.get("data-srcdoc") == SANITIZED_BODY for d in held)
 
     dumped = browse(
         page,
@@ -157,5 +163,5 @@ def test_a_large_page_makes_its_frames_near_the_viewport(tmp_path: Path) -> None
     dom = parse(dumped.stdout.decode())
     frames = dom.find_all("iframe")
     assert 0 < len(frames) < 201  # those near the viewport only
-    assert all(f.get("sandbox") == "" and f.get("srcdoc") == HOSTILE_BODY for f in frames)
+    assert all(f.get("sandbox") == "" and f.get("srcdoc") == SANITIZED_BODY for f in frames)
     assert "pwned" not in dom.find_all("title")[0].text()

@@ -98,7 +98,7 @@ def test_the_whole_flow_from_branch_to_merged_apply(
     assert comment["body"].startswith("<!-- campaign-gitops plan -->")
     # the next 14 days of the changed campaigns: the cart reminder runs; the sale is in March
     assert "#### Next 14 days\n\n```mermaid\ngantt\n" in comment["body"]
-    assert "Cart reminder, 10 minutes [cart-abandonment]" in comment["body"]
+    assert "[cart-abandonment] Cart reminder, 10 minutes" in comment["body"]
     assert "[spring-sale]" not in comment["body"].split("#### Next 14 days")[1].split("```\n")[1]
     url = "https://github.com/acme/campaigns/actions/runs/9/artifacts/12"
     again = run("--at", T0, "plan", "--changed-since", "main", "--comment",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaign_gitops.views.calendar import day_starts, sends, status_of
-from campaign_gitops.views.previews import previews, sms_count
+from campaign_gitops.views.previews import MAX_HTML, MAX_MESSAGES, Budget, previews, sms_count
 from tests.helpers import at, spec
 
 START, END = at("2026-12-01T00:00:00"), at("2026-12-31T00:00:00")
@@ -171,12 +171,50 @@ def test_previews_per_type() -> None:
     assert [p.heading for p in shown.items] == ["Variant A · 30%", "Variant B · 70%"]
     email = spec(
         channel="email",
-        what={"content": {"subject": "S", "body": "plain <text> only", "sender_name": "N"}},
+        what={"content": {"subject": "S", "body": "<p>plain <b>bold</b></p>", "sender_name": "N"}},
     )
     (item,) = previews(email).items
-    assert item.srcdoc == "plain <text> only"  # HTML-like: shown as HTML, in a sandbox
+    assert item.srcdoc == "<p>plain <b>bold</b></p>"  # HTML-like: shown as HTML, in a sandbox
     text = spec(
         channel="email", what={"content": {"subject": "S", "body": "a & b", "sender_name": "N"}}
     )
     (item,) = previews(text).items
     assert item.srcdoc is not None and "a &amp; b" in item.srcdoc and "<pre" in item.srcdoc
+
+
+def test_preview_html_keeps_layout_and_nothing_that_reaches_the_network() -> None:
+    """An allow-list (nh3): inline style stays; link, iframe, meta, base and URLs other than
+    data: go, so that opening the page looks up no host (a preconnect or a frame did)."""
+    body = (
+        '<link rel="preconnect" href="https://a.invalid"><iframe src="https://b.invalid">'
+        '</iframe><base href="http://c.invalid"><meta http-equiv="refresh" content="0">'
+        '<table style="color:red"><tr><td>cell</td></tr></table>'
+        '<img src="https://d.invalid/x.png"><img src="data:image/png;base64,AA">'
+        '<a href="https://e.invalid">link</a><script>alert(1)</script>'
+    )
+    email = spec(
+        channel="email", what={"content": {"subject": "S", "body": body, "sender_name": "N"}}
+    )
+    (item,) = previews(email).items
+    assert item.srcdoc == (
+        '<table style="color:red"><tbody><tr><td>cell</td></tr></tbody></table>'
+        '<img><img src="data:image/png;base64,AA"><a>link</a>'
+    )
+
+
+def test_a_file_cannot_make_the_page_huge() -> None:
+    """One megabyte body repeated by aliases a hundred times: at most MAX_MESSAGES previews,
+    each cut at MAX_HTML, and the page's budget for all of them."""
+    big = "<p>" + ">" * 1_000_000 + "</p>"
+    messages = [{"value": n, "content": {"subject": "s", "body": big, "sender_name": "x"}}
+                for n in range(99)]  # fmt: skip
+    campaign = spec(channel="email", type="user_property",
+                    what={"by_property": {"property": "p", "messages": messages}})  # fmt: skip
+    budget = Budget(html=MAX_HTML * 5)
+    shown = previews(campaign, budget)
+    assert (len(shown.items), shown.more) == (MAX_MESSAGES, 99 - MAX_MESSAGES)
+    drawn = [p for p in shown.items if p.srcdoc is not None]
+    assert len(drawn) == 5 and all(len(p.srcdoc or "") == MAX_HTML for p in drawn)
+    assert drawn[0].note == f"the HTML is cut at {MAX_HTML:,} characters"
+    assert shown.items[5].note and shown.items[5].note.startswith("not drawn: the page draws")
+    assert shown.items[0].fields["body"].endswith("characters)")  # the text shown is cut too

@@ -27,10 +27,10 @@ def test_sends_of_the_changed_campaigns_in_a_mermaid_block(tmp_path: Path) -> No
     lines = section(plan, calendar_url="https://github.com/o/r/actions/runs/1/artifacts/2")
     text = "\n".join(lines)
     assert lines[:3] == ["#### Next 14 days", "", "```mermaid"]
-    assert "  Winter sale [sale] :milestone, 2026-11-25 09:00, 0m" in lines
+    assert "  [sale] Winter sale :milestone, 2026-11-25 09:00, 0m" in lines
     # 14 daily runs from 2026-11-24 08:00 in the 14 days from 2026-11-23 10:00: one bar
-    assert "  Daily digest [digest] (14 sends) :2026-11-24 08:00, 2026-12-07 09:00" in lines
-    assert "  Welcome [welcome] :2026-12-01 09:00, 2026-12-07 10:00" in lines
+    assert "  [digest] Daily digest (14 sends) :2026-11-24 08:00, 2026-12-07 09:00" in lines
+    assert "  [welcome] Welcome :2026-12-01 09:00, 2026-12-07 10:00" in lines
     assert lines.count("  section push") == 1
     assert "[calendar page](https://github.com/o/r/actions/runs/1/artifacts/2)" in text
 
@@ -41,7 +41,7 @@ def test_a_name_cannot_break_out_of_the_chart(tmp_path: Path) -> None:
     plan = world.plan(desired({"sale": doc(name=hostile.replace("\n", " "), when=ONCE)}))
     lines = section(plan, calendar_url="javascript:alert(1)")
     [task] = [line for line in lines if "[sale]" in line]
-    assert task == "  x script alert(1) /script crit, [sale] :milestone, 2026-11-25 09:00, 0m"
+    assert task == "  [sale] x script alert(1) /script crit, :milestone, 2026-11-25 09:00, 0m"
     assert "javascript" not in "\n".join(lines) and lines.count("```") == 1
 
 
@@ -59,3 +59,16 @@ def test_nothing_to_draw_and_many_rows(tmp_path: Path) -> None:
     lines = section(world.plan(desired(many)))
     assert sum("[c" in line for line in lines) == MAX_ROWS
     assert lines[-2] == "5 more rows are not drawn."
+
+
+def test_a_name_that_is_a_mermaid_keyword_stays_a_task(tmp_path: Path) -> None:
+    """A line that starts with a keyword is read as that directive (a campaign named
+    "Excludes weekends" would vanish and cut the weekends from the chart): every task line
+    starts with its id in brackets."""
+    world = World(tmp_path)
+    names = ["Excludes weekends", "Title all approved", "dateFormat YYYY", "Click x call a()",
+             "2026-12-25 Xmas push", "Includes free shipping", "Weekday deals"]  # fmt: skip
+    plan = world.plan(desired({f"c{n}": doc(name=name, when=ONCE) for n, name in enumerate(names)}))
+    tasks = [line for line in section(plan) if ":milestone" in line]
+    assert len(tasks) == len(names)
+    assert all(line.startswith("  [c") for line in tasks), tasks

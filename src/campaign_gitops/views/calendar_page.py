@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from campaign_gitops.models import CampaignBase
 from campaign_gitops.views.calendar import NEW, Send, status_of
-from campaign_gitops.views.previews import Previews, previews
+from campaign_gitops.views.previews import Budget, Previews, previews
 
 STATUSES: dict[str, str] = {
     NEW: "in the files, not on the platform: apply creates it",
@@ -167,6 +167,7 @@ def build(
     first send), the filters, the legend."""
     ndays = len(window.days) - 1
     rows: dict[str, Row] = {}
+    budget = Budget()
     dnd_classes: dict[tuple[str, str], str] = {}
     for cid, spec in specs.items():
         dnd = spec.when.preferences.dnd
@@ -183,7 +184,7 @@ def build(
             schedule=schedule_text(spec),
             dnd=f"DND {dnd.from_}–{dnd.to} ({dnd.mode})" if dnd else None,
             dnd_class=dnd_class if dnd else None,
-            previews=previews(spec),
+            previews=previews(spec, budget),
         )
     counts: dict[str, int] = defaultdict(int)
     bands = set()

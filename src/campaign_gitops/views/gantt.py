@@ -45,7 +45,9 @@ def _rows(found: Sequence[Send], blocked: set[str]) -> list[tuple[str, str, str]
     rows = []
     for key, items in by_campaign.items():
         campaign = items[0].campaign
-        name = f"{_label(campaign.name)} [{_label(key)}]"
+        # "[id]" first: mermaid reads a line starting with a keyword (title, excludes,
+        # includes, weekday, dateFormat, click...) as that directive, whatever case
+        name = f"[{_label(key)}] {_label(campaign.name)}"
         tags = "crit, " if key in blocked else ""
         section = _label(campaign.channel)
         for item in items if len(items) <= MAX_MARKS and items[0].until is None else []:

@@ -29,6 +29,20 @@ HTML_FIELD = {
     "web_native_display": "html",
 }
 _LOOKS_LIKE_HTML = re.compile(r"<[A-Za-z!/]")
+# a pull request's file is any bytes: aliases can repeat one megabyte body a hundred times, and
+# the page must stay one a reviewer's browser opens
+MAX_MESSAGES = 12  # previews drawn per campaign; the others are counted
+MAX_TEXT = 2_000  # characters of one text field shown
+MAX_HTML = 100_000  # characters of one message's HTML drawn
+PAGE_HTML = 20_000_000  # characters of HTML drawn in all the page's frames
+# what a preview's HTML keeps (nh3, an allow-list): layout and inline style; no element that
+# reaches the network (link, iframe, object, meta, base...) and no URL but data: ones
+_ATTRIBUTES = {
+    "*": {"style", "class", "align", "valign", "width", "height", "bgcolor", "border", "dir"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
 
 
 @dataclass(frozen=True)
@@ -81,32 +95,39 @@ class Preview:
     fields: dict[str, Any]  # the content's fields, as in the file
     srcdoc: str | None = None  # HTML drawn in a sandboxed iframe (email body, custom HTML)
     sms: SmsCount | None = None
+    note: str | None = None  # what was cut or not drawn
+
+
+@dataclass
+class Budget:
+    """Characters of HTML the page's frames may still hold."""
+
+    html: int = PAGE_HTML
 
 
 @dataclass(frozen=True)
 class Previews:
     layout: Literal["single", "variants", "by_property"]
     items: tuple[Preview, ...]
+    more: int = 0  # messages not drawn (past MAX_MESSAGES)
 
 
-def previews(spec: CampaignBase) -> Previews:
+def previews(spec: CampaignBase, budget: Budget | None = None) -> Previews:
+    budget = budget if budget is not None else Budget()
     what = spec.what
+    layout: Literal["single", "variants", "by_property"] = "single"
+    messages: list[tuple[Any, str | None]] = [(what.content, None)]
     if what.variants:
-        items = [
-            _preview(spec.channel, v.content, f"Variant {v.name} · {v.split}%")
-            for v in what.variants
-        ]
-        return Previews("variants", tuple(items))
-    if what.by_property is not None:
+        layout = "variants"
+        messages = [(v.content, f"Variant {v.name} · {v.split}%") for v in what.variants]
+    elif what.by_property is not None:
         by = what.by_property
-        items = [
-            _preview(spec.channel, m.content, f"{by.property} = {_scalar(m.value)}")
-            for m in by.messages
-        ]
+        layout = "by_property"
+        messages = [(m.content, f"{by.property} = {_scalar(m.value)}") for m in by.messages]
         if by.fallback is not None:
-            items.append(_preview(spec.channel, by.fallback, f"{by.property}: any other value"))
-        return Previews("by_property", tuple(items))
-    return Previews("single", (_preview(spec.channel, what.content, None),))
+            messages.append((by.fallback, f"{by.property}: any other value"))
+    items = [_preview(spec.channel, c, h, budget) for c, h in messages[:MAX_MESSAGES]]
+    return Previews(layout, tuple(items), max(0, len(messages) - MAX_MESSAGES))
 
 
 def _scalar(value: Any) -> str:
@@ -115,19 +136,42 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _preview(channel: str, content: Any, heading: str | None) -> Preview:
-    fields: dict[str, Any] = content.model_dump(mode="json", by_alias=True, exclude_none=True)
-    srcdoc = None
+def _preview(channel: str, content: Any, heading: str | None, budget: Budget) -> Preview:
+    raw: dict[str, Any] = content.model_dump(mode="json", by_alias=True, exclude_none=True)
+    srcdoc, note = None, None
     key = HTML_FIELD.get(channel)
-    if key is not None and fields.get(key):
-        srcdoc = _document(str(fields[key]))
-    sms = sms_count(fields["body"]) if channel == "sms" else None
-    return Preview(channel, heading, fields, srcdoc, sms)
+    if key is not None and raw.get(key):
+        srcdoc = _document(str(raw[key]))
+        if len(srcdoc) > MAX_HTML:
+            srcdoc, note = srcdoc[:MAX_HTML], f"the HTML is cut at {MAX_HTML:,} characters"
+        if len(srcdoc) > budget.html:
+            srcdoc = None
+            note = f"not drawn: the page draws at most {PAGE_HTML:,} characters of message HTML"
+        else:
+            budget.html -= len(srcdoc)
+    sms = sms_count(raw["body"]) if channel == "sms" else None
+    return Preview(channel, heading, _cut(raw), srcdoc, sms, note)
+
+
+def _cut(value: Any) -> Any:
+    """Every text shown at most MAX_TEXT characters long."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return f"{value[:MAX_TEXT]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {k: _cut(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v) for v in value]
+    return value
 
 
 def _document(body: str) -> str:
-    """The iframe's document: HTML as it is (the sandbox runs no script of it), a text body
-    as preformatted text."""
+    """The iframe's document: HTML through an allow-list (the sandbox runs no script, and the
+    page's policy loads nothing, but a link or a frame would still look up its host), a text
+    body as preformatted text."""
     if _LOOKS_LIKE_HTML.search(body):
-        return body
+        import nh3
+
+        return nh3.clean(
+            body, attributes=_ATTRIBUTES, url_schemes={"data"}, url_relative="deny", link_rel=None
+        )
     return f'<pre style="white-space:pre-wrap;font:14px sans-serif">{html.escape(body)}</pre>'

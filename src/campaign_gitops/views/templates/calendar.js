@@ -4,7 +4,7 @@
   var items = document.querySelectorAll(".row[data-campaign]");
   var count = document.getElementById("shown");
   function checked(group) {
-    var out = {};
+    var out = Object.create(null); // a label may be named "constructor"
     form.querySelectorAll('input[name="' + group + '"]').forEach(function (box) {
       if (box.checked) { out[box.value] = true; }
     });
