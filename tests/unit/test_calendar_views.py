@@ -218,3 +218,21 @@ def test_a_file_cannot_make_the_page_huge() -> None:
     assert drawn[0].note == f"the HTML is cut at {MAX_HTML:,} characters"
     assert shown.items[5].note and shown.items[5].note.startswith("not drawn: the page draws")
     assert shown.items[0].fields["body"].endswith("characters)")  # the text shown is cut too
+
+
+def test_a_row_draws_at_most_max_marks() -> None:
+    """20,000 dates a file may hold would make a page no browser opens: the first MAX_MARKS
+    are drawn, and the row says how many there are."""
+    from datetime import timedelta
+
+    from campaign_gitops.views.calendar_page import MAX_MARKS, Window, build
+
+    dates = [(START + timedelta(minutes=20 * n)).isoformat() for n in range(1500)]
+    many = spec(when={"delivery": "multiple_dates", "dates": dates})
+    found = sends({"c": many}, {}, START, END, UTC)
+    days = day_starts(START.date(), 30, UTC)
+    page = build({"c": many}, {}, found, Window(days[0], days[-1], days, "UTC", START),
+                 backend="local")  # fmt: skip
+    (row,) = page["rows"]
+    assert len(found) == 1500 and len(row.marks) == MAX_MARKS
+    assert row.count == f"1500 sends in the window (the first {MAX_MARKS:,} drawn)"

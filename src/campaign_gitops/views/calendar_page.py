@@ -41,6 +41,9 @@ WEEKEND = (5, 6)
 # make 1,500 frames at once)
 EAGER_FRAMES = 200
 
+# marks drawn on one row: a file's 20,000 dates a year would make a page no browser opens
+MAX_MARKS = 1_000
+
 
 @dataclass(frozen=True)
 class Window:
@@ -192,7 +195,8 @@ def build(
         row = rows.get(s.campaign.id)
         if row is None:
             continue
-        row.marks.append(_mark(window, s))
+        if len(row.marks) < MAX_MARKS:
+            row.marks.append(_mark(window, s))
         row.first = row.first or s.at
         if s.until is None:
             counts[row.id] += 1
@@ -204,7 +208,7 @@ def build(
             "sends on events in the window"
             if cid in bands
             else f"{n} send{'' if n == 1 else 's'} in the window"
-        )
+        ) + (f" (the first {MAX_MARKS:,} drawn)" if n > MAX_MARKS else "")
     far = window.end + timedelta(days=1)
     ordered = sorted(rows.values(), key=lambda r: (r.first or far, r.name.casefold(), r.id))
     labels = sorted({lb for r in ordered for lb in r.labels}, key=str.casefold)
