@@ -22,8 +22,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable
-from types import TracebackType
 
+from campaign_gitops.closing import Closing
 from campaign_gitops.errors import FatalError
 from campaign_gitops.plan import LabelRename, Move, Plan
 from campaign_gitops.state.base import (
@@ -88,7 +88,7 @@ def finish_interrupted(state: StateStore, within: Collection[str] | None) -> Non
         state.settle(apply_id, within)
 
 
-class ApplyLocks:
+class ApplyLocks(Closing):
     """The locks of one apply, held from `plan()` (or `whole()`) until `release()`."""
 
     def __init__(self, state: StateStore, info: LockInfo, timeout: float):
@@ -97,15 +97,7 @@ class ApplyLocks:
         self.timeout = timeout
         self.held: LockSet | None = None
 
-    def __enter__(self) -> ApplyLocks:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:  # leaving its `with` block releases every lock it holds
         self.release()
 
     def whole(self) -> None:

@@ -257,6 +257,10 @@ def _record_pending(backend: Platform, pks: list[int], now: datetime, audience: 
     return len(runs)
 
 
+# what a recorded run writes, each table with its time column
+RECORDED = (("runs", "run_at"), ("notification_sent", "at"), ("conversions", "run_at"))
+
+
 def settle(backend: Platform, row: sqlite3.Row, now: datetime) -> None:
     """Before a write at `now` to this campaign, in the write's transaction: record its runs
     due by then under the facts and spec they ran with, and drop those recorded for after
@@ -269,19 +273,14 @@ def settle(backend: Platform, row: sqlite3.Row, now: datetime) -> None:
         published = db.execute("SELECT * FROM campaigns WHERE published_at IS NOT NULL")
         pending = [r["pk"] for r in published.fetchall() if _due(backend, r, now)]
         _record_pending(backend, pending, now, _audience(backend))
-        for table, column in (("runs", "run_at"), ("notification_sent", "at"),
-                              ("conversions", "run_at")):  # fmt: skip
+        for table, column in RECORDED:
             db.execute(f"DELETE FROM {table} WHERE {column} > ?", (cut,))
         return
     due = _due(backend, row, now)
     if due:
         _record(backend, row, due, _audience(backend))
     if db.execute("SELECT 1 FROM runs WHERE campaign_pk = ? AND run_at > ?", (pk, cut)).fetchone():
-        for table, column in (
-            ("runs", "run_at"),
-            ("notification_sent", "at"),
-            ("conversions", "run_at"),
-        ):
+        for table, column in RECORDED:
             db.execute(f"DELETE FROM {table} WHERE campaign_pk = ? AND {column} > ?", (pk, cut))
 
 
