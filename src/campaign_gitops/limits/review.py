@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from campaign_gitops.models import CampaignBase
 
 log = logging.getLogger(__name__)
+NOT_REFRESHED = "the plan is not refreshed: the platform's profiles were not read"
 REMEDY = (
     "narrow its audience or move its schedule away from the campaigns it collides with; set "
     "`when.preferences.ignore_global_limits: true` if it must reach them anyway; or raise the "
@@ -121,7 +122,7 @@ def _why_not(ctx: Context) -> str:
     from campaign_gitops.backends.snapshot import StateSnapshot
 
     if isinstance(ctx.backend, StateSnapshot):
-        return "the plan is not refreshed: the platform's profiles were not read"
+        return NOT_REFRESHED
     return (
         f"the {ctx.backend.name} backend cannot tell: its API gives no user's messages to "
         "forecast global limits from"
@@ -132,7 +133,7 @@ def _unknown_reach(ctx: Context) -> str:
     from campaign_gitops.backends.snapshot import StateSnapshot
 
     if isinstance(ctx.backend, StateSnapshot):
-        return "the plan is not refreshed: the platform's profiles were not read"
+        return NOT_REFRESHED
     return f"the {ctx.backend.name} backend cannot tell without estimates: plan --estimate"
 
 
