@@ -32,6 +32,8 @@ from campaign_gitops.state.sql import SqlState
 
 LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # the whole store (one per database)
 NAMED_KEY = zlib.crc32(b"campaign-gitops named locks") & 0x7FFFFFFF  # (NAMED_KEY, hashtext(name))
+# a lock free now is taken even at --lock-timeout 0 on a loaded machine
+WAIT_FLOOR_MS = 50
 WAITED = (errors.LockNotAvailable, errors.QueryCanceled, errors.DeadlockDetected)
 _HERE = "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 _STORE = f"l.locktype = 'advisory' AND {_HERE} AND l.objsubid = 1 AND l.objid::bigint = {LOCK_KEY}"
@@ -226,12 +228,19 @@ class PostgresState(SqlState):
 
     def _wait_until(self, deadline: float | None) -> None:
         """How long the server waits for a lock (and for the statement taking several):
-        what is left until `deadline`; None: the session's defaults again."""
+        what is left until `deadline`, at least WAIT_FLOOR; None: the session's defaults again."""
         if deadline is None:
-            self.db.execute("RESET lock_timeout")
-            self.db.execute("RESET statement_timeout")
+            # A statement's timer starts with the timeout in force, so a reset can itself be
+            # cancelled on a loaded machine; it is tried again, each time with a fresh timer.
+            for statement in ("RESET statement_timeout", "RESET lock_timeout"):
+                while True:
+                    try:
+                        self.db.execute(statement)
+                        break
+                    except errors.QueryCanceled:
+                        continue
             return
-        left = f"{max(1, int((deadline - time.monotonic()) * 1000))}ms"
+        left = f"{max(WAIT_FLOOR_MS, int((deadline - time.monotonic()) * 1000))}ms"
         self.db.execute(
             "SELECT set_config('lock_timeout', %s, false), "
             "set_config('statement_timeout', %s, false)",
