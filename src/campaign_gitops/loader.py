@@ -26,6 +26,7 @@ from campaign_gitops.filecheck import (
 )
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase, Label
 from campaign_gitops.parallel import check_campaigns
+from campaign_gitops.plan import checksum
 from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.yamllimits import MIB
 
@@ -40,8 +41,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CampaignDoc:
+    """A valid campaign file: its text is not kept (15 MB at 10,000), only its checksum."""
+
     id: str
-    source: Source
+    file: str
+    checksum: str  # of the file's text: a saved plan is stale when it changes
     spec: CampaignBase
 
 
@@ -108,7 +112,8 @@ def build(
             if problems or not models:
                 continue  # nothing will be planned: no model is needed
             spec = checked.spec or CAMPAIGN_ADAPTER.validate_python(checked.data)
-            desired.campaigns[checked.id] = CampaignDoc(checked.id, source, spec)
+            doc = CampaignDoc(checked.id, source.file, checksum(source.text), spec)
+            desired.campaigns[checked.id] = doc
     problems += _move_problems(moving, owners)
     log.debug(
         "checked %d campaign files and %s in %.3f s: %d valid, %d problem(s)",

@@ -170,7 +170,7 @@ class Selection:
             key: doc
             for key, doc in desired.campaigns.items()
             if self.matches_id(key)
-            or self.matches_file(doc.source.file)
+            or self.matches_file(doc.file)
             or not self.labels.isdisjoint(doc.spec.labels)
             or (doc.spec.moved_from is not None and self.matches_id(doc.spec.moved_from))
         }

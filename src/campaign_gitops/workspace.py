@@ -177,6 +177,7 @@ class Workspace(Closing):
             ),
             searching=not planned <= managed.keys(),
         )
+        backend.share({m.platform_id: m.spec for m in managed.values()})
         if only is None:
             campaigns = backend.list_campaigns(request.at, ListFilter(archived="include"))
         else:

@@ -460,7 +460,7 @@ def test_is_email() -> None:
 
 
 def _doc(file: str) -> Any:
-    return SimpleNamespace(source=SimpleNamespace(file=file))
+    return SimpleNamespace(file=file)
 
 
 def test_owned_without_history_is_the_campaigns_file_now() -> None:

@@ -127,7 +127,7 @@ def test_a_moved_campaign_needs_the_owners_of_its_old_file_too(tmp_path: Path) -
     _git(tmp_path, "mv", "campaigns/a", "campaigns/b")
     head = _commit(tmp_path, {})
     table = at_commit(Repo(tmp_path), base, since=base)
-    moved = SimpleNamespace(source=SimpleNamespace(file="campaigns/b/x.yaml"))
+    moved = SimpleNamespace(file="campaigns/b/x.yaml")
     desired = Desired(campaigns={"x": moved})  # type: ignore[dict-item]
     settings = Settings(tmp_path, None, RawConfig())
     owned = table.owned(desired, lambda: Repo(tmp_path), head, settings)

@@ -188,3 +188,17 @@ def test_list_filters(platform: LocalBackend) -> None:
 def test_unknown_platform_id(platform: LocalBackend) -> None:
     with pytest.raises(PlatformError, match="no campaign with id 42"):
         platform.get_campaign("42", T0)
+
+
+def test_an_equal_last_applied_spec_is_shared_and_a_different_one_is_not(
+    platform: LocalBackend,
+) -> None:
+    same = platform.create_campaign("same", spec(), publish=True, actor=ME, now=T0)
+    other = platform.create_campaign("other", spec(), publish=True, actor=ME, now=T0)
+    applied_same = dict(same.spec)
+    applied_other = {**other.spec, "name": "Renamed since"}
+    platform.share({same.platform_id: applied_same, other.platform_id: applied_other})
+    listed = {c.id: c for c in platform.list_campaigns(T0, ListFilter(archived="include"))}
+    assert listed["same"].spec is applied_same  # one copy in a plan's memory, not two
+    assert listed["other"].spec is not applied_other
+    assert listed["other"].spec["name"] == other.spec["name"]  # the platform's, as it is

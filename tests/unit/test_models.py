@@ -10,6 +10,7 @@ from campaign_gitops.loader import read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CHANNELS, campaign_model
 from campaign_gitops.models.common import parse_duration
 from campaign_gitops.models.schedule import Delivery
+from tests.helpers import spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -126,3 +127,15 @@ def test_repo_examples_cover_every_channel_delivery_and_type() -> None:
         "a coupon campaign with a safety limit"
     )
     assert {label.name for label in desired.labels} >= {label for s in specs for label in s.labels}
+
+
+def test_equal_fields_sets_are_shared_and_a_copy_never_changes_the_shared_one() -> None:
+    one, two = spec(), spec(name="Two")
+    assert one.model_fields_set is two.model_fields_set  # 70 MB of sets at 10,000 campaigns
+    named = set(one.model_fields_set)
+    copied = one.model_copy(update={"description": "changed"})
+    assert "description" in copied.model_fields_set
+    assert one.model_fields_set == named == two.model_fields_set
+    assert one.model_dump(exclude_unset=True) == two.model_dump(exclude_unset=True) | {
+        "name": one.name
+    }

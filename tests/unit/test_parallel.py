@@ -59,7 +59,7 @@ def test_the_desired_state_is_the_same_with_one_process_or_two(
     assert all(c.valid and c.spec is None and c.data for c in checked)
     for key, doc in one.campaigns.items():
         assert two.campaigns[key].spec == doc.spec
-        assert two.campaigns[key].source == doc.source
+        assert two.campaigns[key] == doc
 
 
 def test_jobs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ import pytest
 from campaign_gitops.apply import Applier
 from campaign_gitops.backends.base import Actor, Capabilities, ListFilter, LiveCampaign
 from campaign_gitops.backends.local import LocalBackend
-from campaign_gitops.loader import CampaignDoc, Desired, Source
+from campaign_gitops.loader import CampaignDoc, Desired
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
 from campaign_gitops.plan import APPROVAL, BLOCKED, OK, Plan
 from campaign_gitops.planner import Live, Options, make_plan
@@ -42,7 +42,7 @@ def desired(campaigns: dict[str, dict[str, Any]], labels: list[Label] = LABELS) 
     out = Desired(labels=list(labels))
     for key, data in campaigns.items():
         spec = CAMPAIGN_ADAPTER.validate_python(data)
-        out.campaigns[key] = CampaignDoc(key, Source(f"campaigns/{key}.yaml", ""), spec)
+        out.campaigns[key] = CampaignDoc(key, f"campaigns/{key}.yaml", "", spec)
     return out
 
 

@@ -108,7 +108,7 @@ class CodeOwners:
             doc = desired.campaigns.get(key)
             files = set(earlier.get(key, set()))
             if doc is not None:
-                files.add(doc.source.file)
+                files.add(doc.file)
             return {self.prefix + f: self.of(self.prefix + f) for f in sorted(files)}
 
         return owners_of

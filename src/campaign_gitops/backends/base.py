@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -283,6 +283,10 @@ class Backend(ABC, Closing):
         """The specs a plan is about (managed and desired), for backends that list by window;
         `searching`: some desired id is not in the state store, so its campaign, if one was
         made, may be scheduled on any day."""
+
+    def share(self, applied: Mapping[str, dict[str, Any]]) -> None:
+        """The last-applied specs by platform id: a backend that reads specs may hand back
+        these very objects where the platform's are equal (a plan then holds one copy)."""
 
     def remember(self, campaigns: Iterable[LiveCampaign]) -> None:
         """The live campaigns as a plan saw them, specs completed from the state store, for a

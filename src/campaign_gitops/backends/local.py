@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
@@ -65,6 +65,7 @@ class LocalBackend(Backend):
         self.path = path
         self.workflow = workflow
         self.limits = limits  # the account's global campaign limits, enforced in its runs
+        self._applied: Mapping[str, dict[str, Any]] = {}  # share()
         self.db = connect(path, kind=PLATFORM)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -102,7 +103,7 @@ class LocalBackend(Backend):
             delivery=row["delivery"],
             status=state.status,
             archived=state.archived,
-            spec=orjson.loads(row["spec"]) if with_spec else {},
+            spec=self._spec(row) if with_spec else {},
             scheduled_at=state.scheduled_at,
             last_active=state.last_active,
             created_by=row["created_by"],
@@ -110,6 +111,14 @@ class LocalBackend(Backend):
             version=row["version"],
             has_run=state.has_run,
         )
+
+    def share(self, applied: Mapping[str, dict[str, Any]]) -> None:
+        self._applied = applied
+
+    def _spec(self, row: sqlite3.Row) -> dict[str, Any]:
+        spec: dict[str, Any] = orjson.loads(row["spec"])
+        applied = self._applied.get(_platform_id(row["pk"]))
+        return applied if applied == spec else spec
 
     def _state(self, row: sqlite3.Row, now: datetime) -> Live:
         return live_state(self._facts(row), Schedule.from_json(orjson.loads(row["schedule"])), now)

@@ -99,7 +99,7 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
     with Workspace(settings) as workspace:
         desired = workspace.desired
         if new_id in desired.campaigns:
-            file = desired.campaigns[new_id].source.file
+            file = desired.campaigns[new_id].file
             raise FatalError(f"campaign {new_id!r} exists already ({file}); choose another id")
         live = _live(workspace, now)
         if new_id in live:
@@ -111,7 +111,7 @@ def clone(settings: Settings, now: datetime, source: str, new_id: str) -> int:
         doc = desired.campaigns.get(source)
         if doc is not None:
             spec = doc.spec.spec_data()
-            path = (settings.root / doc.source.file).with_name(f"{new_id}.yaml")
+            path = (settings.root / doc.file).with_name(f"{new_id}.yaml")
         else:
             found = live.get(source)
             if found is None:

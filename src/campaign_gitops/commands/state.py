@@ -187,7 +187,7 @@ def remove(settings: Settings, campaign_id: str) -> int:
     except ValidationFailed:
         return 0
     if campaign_id in desired.campaigns:
-        file = desired.campaigns[campaign_id].source.file
+        file = desired.campaigns[campaign_id].file
         click.echo(
             f"note: {file} still has the id {campaign_id}: the next plan adopts its live "
             "campaign again (remove or rename the file to stop managing it)"
