@@ -7,8 +7,10 @@ so that every one has a live status. Figures, best of R runs each:
 
 - `validate` of the same files in a subprocess, start-up included: what reading them costs,
   the reference the other command times are given as ratios of;
-- the `calendar` command in a subprocess (start-up, files, platform, page): budget 5 s;
-- its parts in this process: reading the files, the platform's statuses, the sends, the page;
+- the `calendar` command in a subprocess (start-up, files, platform, page): budget 5 s, the
+  whole command as a user waits for it;
+- its parts in this process: reading the files (and drawing each campaign, which the command
+  does in its workers), the platform's statuses, the sends, the page;
 - the page opened in headless Chromium (`--dump-dom`, which returns after the page's load
   event and its script ran): budget 3 s; and an empty page opened the same way, Chromium's own
   start-up, for comparison.
@@ -116,6 +118,7 @@ def parts(root: Path, days: int) -> dict[str, float]:
     t0 = time.perf_counter()
     with Workspace(load_settings(root, None)) as workspace:
         specs = {key: doc.spec for key, doc in workspace.desired.campaigns.items()}
+        drawn = {key: calendar_page.draw(key, spec) for key, spec in specs.items()}
         t1 = time.perf_counter()
         listed = workspace.backend.list_campaigns(at, ListFilter(archived="include"), False)
     live = newest(listed)
@@ -124,7 +127,7 @@ def parts(root: Path, days: int) -> dict[str, float]:
     with gc_paused():  # as the command does
         found = sends(specs, statuses, window.start, window.end, tz, now=at)
         t3 = time.perf_counter()
-        page = calendar_page.build(specs, statuses, found, window, backend="local")
+        page = calendar_page.build(drawn, statuses, found, window, backend="local")
         html = calendar_page.render(page)
         (root / "parts.html").write_text(html)
         t4 = time.perf_counter()
@@ -178,8 +181,7 @@ def main() -> int:
         "calendar written, from the campaigns read (statuses, sends, page, file)",
         f"{mine:.2f} s",
         f"{mine / bare:.2f}x",
-        "<= 5 s",
-        mine <= 5,
+        "",
     )
     for key, name in (
         ("platform", "  the platform's statuses (list of 10,000)"),
@@ -187,13 +189,16 @@ def main() -> int:
         ("page", "  the page built, rendered and written"),
     ):
         table.add(name, f"{split[key]:.2f} s", f"{split[key] / bare:.2f}x", "")
-    table.add("  (the files read and checked, as validate does)", f"{split['files']:.2f} s", "", "")
+    table.add(
+        "  (the files read, checked and drawn, in this process)", f"{split['files']:.2f} s", "", ""
+    )
     seconds = min(calendars)
     table.add(
         "calendar command, start-up and files included",
         f"{seconds:.2f} s",
         f"{seconds / bare:.2f}x",
-        "",
+        "<= 5 s",
+        seconds <= 5,
     )
     load = min(o[1] for o in opens)
     table.add(

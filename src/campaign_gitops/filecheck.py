@@ -5,7 +5,7 @@ are the loader's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
@@ -236,10 +236,14 @@ class Checked:
     spec: CampaignBase | None = None
     data: dict[str, Any] | None = None
     moved_from: str | None = None  # a valid id only
+    made: Any = None  # what `then` made of the model (loader.Then), in place of the document
 
 
-def check_campaign(source: Source, for_transfer: bool = False) -> Checked:
-    """`for_transfer`: the valid file's document instead of its model."""
+def check_campaign(
+    source: Source, for_transfer: bool = False, then: Callable[[str, Any], Any] | None = None
+) -> Checked:
+    """`for_transfer`: the valid file's document instead of its model; with `then`, what it
+    makes of the model instead of either."""
     problems: list[Problem] = []
     stem = PurePosixPath(source.file).stem
     char = control_character(source.file)
@@ -267,7 +271,9 @@ def check_campaign(source: Source, for_transfer: bool = False) -> Checked:
         )
     elif spec is not None and schema_ok and out.id is not None:
         out.valid = True
-        if for_transfer:
+        if for_transfer and then is not None:
+            out.made = then(out.id, spec)
+        elif for_transfer:
             out.data = data
         else:
             out.spec = spec

@@ -18,6 +18,7 @@ from campaign_gitops.loader import (
     Desired,
     Pick,
     Source,
+    Then,
     build,
     decode,
     gc_paused,
@@ -170,6 +171,7 @@ class Repo:
         labels_file: str,
         max_file_bytes: int = MIB,
         pick: Pick | None = None,
+        then: Then | None = None,
     ) -> Desired:
         """The desired state as committed at `ref`, without touching the work tree; `pick`:
         the campaign files to check, of all that were read (a partial plan's)."""
@@ -194,7 +196,11 @@ class Repo:
                 entry = None
             labels = self._source(entry, max_file_bytes, unread) if entry is not None else None
             return build(
-                sources, labels, unread, labels_unread=entry is not None and labels is None
+                sources,
+                labels,
+                unread,
+                labels_unread=entry is not None and labels is None,
+                then=then,
             )
 
     def merge_base(self, base: str, ref: str) -> str:

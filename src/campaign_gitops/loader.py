@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from campaign_gitops import files
 from campaign_gitops.config import config_problems
@@ -49,9 +49,16 @@ class CampaignDoc:
     spec: CampaignBase
 
 
+# what a command makes of each valid campaign (its id and model) where the model is built, in
+# a worker process when there are many files: only the result crosses back, and no model is
+# built twice (the calendar's). Called by reference: a module's function, or a partial of one.
+Then = Callable[[str, CampaignBase], Any]
+
+
 @dataclass
 class Desired:
     campaigns: dict[str, CampaignDoc] = field(default_factory=dict)
+    made: dict[str, Any] = field(default_factory=dict)  # `then`'s results, instead of models
     labels: list[Label] = field(default_factory=list)
     labels_source: Source | None = None
     valid_campaigns: int = 0  # also when read without models (validate)
@@ -64,11 +71,13 @@ def build(
     labels_unread: bool = False,
     *,
     models: bool = True,
+    then: Then | None = None,
 ) -> Desired:
     """Everything wrong in every file, or the desired state. `unread`: the files refused before
     parsing (too large, a link, unreadable); `labels_unread`: the labels file is one of them,
     so the labels campaigns use cannot be checked. Without `models` (validate), `campaigns`
-    stays empty and `valid_campaigns` counts them."""
+    stays empty and `valid_campaigns` counts them; with `then`, `made` holds its results
+    instead."""
     problems: list[Problem] = list(unread)
     known: set[str] = set()
     labels: list[Label] = []
@@ -82,7 +91,8 @@ def build(
     moving: list[tuple[Source, str]] = []
     sources = list(campaign_sources)
     began = time.perf_counter()
-    for source, checked in zip(sources, check_campaigns(sources, models=models), strict=True):
+    checks = check_campaigns(sources, models=models, then=then)
+    for source, checked in zip(sources, checks, strict=True):
         problems.extend(checked.problems)
         if checked.id is not None:
             if checked.id in owners:
@@ -111,6 +121,10 @@ def build(
             desired.valid_campaigns += 1
             if problems or not models:
                 continue  # nothing will be planned: no model is needed
+            if then is not None:
+                made = checked.made if checked.spec is None else then(checked.id, checked.spec)
+                desired.made[checked.id] = made
+                continue
             spec = checked.spec or CAMPAIGN_ADAPTER.validate_python(checked.data)
             doc = CampaignDoc(checked.id, source.file, checksum(source.text), spec)
             desired.campaigns[checked.id] = doc
@@ -215,6 +229,7 @@ def read_worktree(
     *,
     models: bool = True,
     pick: Pick | None = None,
+    then: Then | None = None,
 ) -> Desired:
     """`pick`: the campaign files to check, of all that were read (a partial plan's)."""
     unread: list[Problem] = []
@@ -259,11 +274,11 @@ def read_worktree(
         elif has_labels:
             labels = source(labels_file)
         unreadable = has_labels and labels is None
-        return build(sources, labels, unread, labels_unread=unreadable, models=models)
+        return build(sources, labels, unread, labels_unread=unreadable, models=models, then=then)
 
 
 def read_configured(
-    settings: Settings, *, models: bool = True, pick: Pick | None = None
+    settings: Settings, *, models: bool = True, pick: Pick | None = None, then: Then | None = None
 ) -> Desired:
     """The desired state in the work tree. A folder or file the config names must exist: a
     misspelt campaigns_dir would otherwise read as a repository without campaigns."""
@@ -284,4 +299,5 @@ def read_configured(
         settings.raw.max_file_bytes,
         models=models,
         pick=pick,
+        then=then,
     )

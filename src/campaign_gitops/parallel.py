@@ -13,8 +13,9 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 from campaign_gitops.errors import FatalError
@@ -58,8 +59,8 @@ def _start() -> None:
     schema.validator("campaign")
 
 
-def _check(source: Source) -> Checked:
-    return check_campaign(source, for_transfer=True)
+def _check(source: Source, then: Callable[[str, Any], Any] | None = None) -> Checked:
+    return check_campaign(source, for_transfer=True, then=then)
 
 
 def _check_only(source: Source) -> Checked:
@@ -79,10 +80,14 @@ def _context() -> Any:
 
 
 def check_campaigns(
-    sources: Sequence[Source], workers: int | None = None, models: bool = True
+    sources: Sequence[Source],
+    workers: int | None = None,
+    models: bool = True,
+    then: Callable[[str, Any], Any] | None = None,
 ) -> Iterator[Checked]:
     """Each source's check, in order. From worker processes a valid file comes with its
-    document (`data`; none without `models`), from this process with its model (`spec`)."""
+    document (`data`; none without `models`) or what `then` made of its model (`made`), from
+    this process with its model (`spec`)."""
     count = jobs() if workers is None else workers
     count = min(count, max(1, len(sources) // (THRESHOLD // 2)))
     if count <= 1 or len(sources) < THRESHOLD:
@@ -100,4 +105,5 @@ def check_campaigns(
         chunk,
     )
     with ProcessPoolExecutor(count, mp_context=context, initializer=_start) as pool:
-        yield from pool.map(_check if models else _check_only, sources, chunksize=chunk)
+        task = (partial(_check, then=then) if then else _check) if models else _check_only
+        yield from pool.map(task, sources, chunksize=chunk)

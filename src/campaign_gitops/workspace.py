@@ -22,7 +22,7 @@ from campaign_gitops.closing import Closing
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
-from campaign_gitops.loader import Desired, campaign_files, gc_paused, read_configured
+from campaign_gitops.loader import Desired, Then, campaign_files, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
@@ -59,10 +59,15 @@ class Workspace(Closing):
         s = self.settings
         pick = self.selection.pick if self.selection is not None else None
         if self.ref is None:
-            desired = read_configured(s, pick=pick)
+            desired = read_configured(s, pick=pick, then=self.then)
         else:
             desired = self.repo.desired_at(
-                self.ref, s.raw.campaigns_dir, s.raw.labels_file, s.raw.max_file_bytes, pick
+                self.ref,
+                s.raw.campaigns_dir,
+                s.raw.labels_file,
+                s.raw.max_file_bytes,
+                pick,
+                then=self.then,
             )
         return self.selection.restrict(desired) if self.selection is not None else desired
 
@@ -119,6 +124,7 @@ class Workspace(Closing):
     # None: the work tree's
     codeowners: CodeOwners | None = None
     selection: Selection | None = None  # a partial plan's campaigns (select())
+    then: Then | None = None  # desired.made: what it makes of each campaign, and no models
 
     @cached_property
     def backend(self) -> Backend:

@@ -225,13 +225,13 @@ def test_a_row_draws_at_most_max_marks() -> None:
     are drawn, and the row says how many there are."""
     from datetime import timedelta
 
-    from campaign_gitops.views.calendar_page import MAX_MARKS, Window, build
+    from campaign_gitops.views.calendar_page import MAX_MARKS, Window, build, draw
 
     dates = [(START + timedelta(minutes=20 * n)).isoformat() for n in range(1500)]
     many = spec(when={"delivery": "multiple_dates", "dates": dates})
     found = sends({"c": many}, {}, START, END, UTC)
     days = day_starts(START.date(), 30, UTC)
-    page = build({"c": many}, {}, found, Window(days[0], days[-1], days, "UTC", START),
+    page = build({"c": draw("c", many)}, {}, found, Window(days[0], days[-1], days, "UTC", START),
                  backend="local")  # fmt: skip
     (row,) = page["rows"]
     assert len(found) == 1500 and len(row.marks) == MAX_MARKS

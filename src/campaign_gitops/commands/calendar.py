@@ -17,7 +17,6 @@ from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.files import write_atomic
 from campaign_gitops.loader import gc_paused
-from campaign_gitops.models import CampaignBase
 from campaign_gitops.planner_moves import newest
 from campaign_gitops.views import calendar_page
 from campaign_gitops.views.calendar import day_starts, sends
@@ -80,19 +79,21 @@ def calendar(
     window = calendar_page.Window(midnights[0], midnights[-1], midnights, tz_name, at)
     if source.ref is not None and source.base is not None:
         settings, _ = for_pull_request(settings, source.ref, source.base)
-    with Workspace(settings, source.ref, refresh=source.refresh) as workspace:
-        specs = {key: doc.spec for key, doc in workspace.desired.campaigns.items()}
+    # many objects and no cycles: once the files are read, each of the collector's passes
+    # over them would cost a third of a second
+    # each campaign is digested where its file is checked (on every core): no model crosses
+    workspace = Workspace(settings, source.ref, refresh=source.refresh, then=calendar_page.draw)
+    with gc_paused(), workspace:
+        campaigns: dict[str, calendar_page.Drawn] = workspace.desired.made
         backend = workspace.backend
         listed = backend.list_campaigns(at, ListFilter(archived="include"), with_spec=False)
-        backend_name = backend.name
-    live = newest(listed)
-    statuses = {cid: "archived" if c.archived else c.status for cid, c in live.items()}
-    with gc_paused():  # many objects, no cycles: the collector's passes would cost a third
-        return _write(specs, statuses, live, window, backend_name, out)
+        live = newest(listed)
+        statuses = {cid: "archived" if c.archived else c.status for cid, c in live.items()}
+        return _write(campaigns, statuses, live, window, backend.name, out)
 
 
 def _write(
-    specs: dict[str, CampaignBase],
+    campaigns: dict[str, calendar_page.Drawn],
     statuses: dict[str, str],
     live: dict[str, LiveCampaign],
     window: calendar_page.Window,
@@ -101,8 +102,8 @@ def _write(
 ) -> int:
     tz = window.start.tzinfo
     assert tz is not None
-    found = sends(specs, statuses, window.start, window.end, tz, now=window.at)
-    unfiled = sorted(set(live) - set(specs))
+    found = sends(campaigns, statuses, window.start, window.end, tz, now=window.at)
+    unfiled = sorted(set(live) - set(campaigns))
     notes = []
     if unfiled:
         shown = ", ".join(unfiled[:5]) + (
@@ -112,7 +113,9 @@ def _write(
             f"{len(unfiled)} campaign(s) on the platform have no file and are not drawn: "
             f"{shown} (`campaign-gitops import` writes their files)"
         )
-    page = calendar_page.build(specs, statuses, found, window, backend=backend_name, notes=notes)
+    page = calendar_page.build(
+        campaigns, statuses, found, window, backend=backend_name, notes=notes
+    )
     html = calendar_page.render(page)
     if str(out) == "-":
         sys.stdout.write(html)
@@ -123,7 +126,7 @@ def _write(
     except OSError as exc:
         raise FatalError(f"{out}: cannot write the calendar ({exc.strerror or exc})") from exc
     click.echo(
-        f"wrote {out}: {len(specs)} campaigns, {page['total_sends']} sends "
+        f"wrote {out}: {len(campaigns)} campaigns, {page['total_sends']} sends "
         f"from {window.days[0]:%Y-%m-%d} to {window.days[-2]:%Y-%m-%d} ({window.tz_name})"
     )
     return 0

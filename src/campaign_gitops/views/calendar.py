@@ -6,16 +6,15 @@ next days in a pull-request comment)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import takewhile
 from operator import attrgetter, itemgetter
-from typing import Literal
+from typing import Literal, Protocol
 
 from campaign_gitops.lifecycle import Schedule, run_times
-from campaign_gitops.models import CampaignBase
-from campaign_gitops.models.schedule import TRIGGERED
+from campaign_gitops.models.schedule import TRIGGERED, When
 
 SendKind = Literal["on_publish", "once", "date", "run", "triggered"]
 NEW = "new"  # in the files, not on the platform yet: apply creates it
@@ -23,6 +22,22 @@ NEW = "new"  # in the files, not on the platform yet: apply creates it
 FINISHED = frozenset({"stopped", "completed", "archived"})
 # statuses of a campaign not sending yet: a `now` campaign sends when it is published (approved)
 UNPUBLISHED = frozenset({NEW, "draft", "pending_approval", "rejected", "scheduled"})
+
+
+class Scheduled(Protocol):
+    """What the sends of a campaign are drawn from: a campaign's model, or the calendar page's
+    digest of one (calendar_page.Drawn)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def when(self) -> When: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,7 @@ class Send:
         return self.campaign.id
 
 
-def status_of(spec: CampaignBase, live_status: str | None) -> str:
+def status_of(spec: Scheduled, live_status: str | None) -> str:
     """The status drawn for a campaign: the platform's (archived wins), else the file's intent:
     `new`, `draft` or `stopped`."""
     if live_status is not None:
@@ -72,7 +87,7 @@ def status_of(spec: CampaignBase, live_status: str | None) -> str:
 
 
 def sends(
-    campaigns: Mapping[str, CampaignBase] | Iterable[tuple[str, CampaignBase]],
+    campaigns: Mapping[str, Scheduled] | Iterable[tuple[str, Scheduled]],
     live_status_by_id: Mapping[str, str],
     start: datetime,
     end: datetime,
@@ -103,7 +118,7 @@ def sends(
 
 def _of(
     campaign_id: str,
-    spec: CampaignBase,
+    spec: Scheduled,
     status: str,
     start: datetime,
     end: datetime,

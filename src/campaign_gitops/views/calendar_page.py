@@ -19,8 +19,9 @@ import jinja2
 from markupsafe import Markup
 
 from campaign_gitops.models import CampaignBase
+from campaign_gitops.models.schedule import When
 from campaign_gitops.views.calendar import NEW, Send, status_of
-from campaign_gitops.views.previews import Budget, Previews, previews
+from campaign_gitops.views.previews import Budget, Previews, drawn, spend
 
 STATUSES: dict[str, str] = {
     NEW: "in the files, not on the platform: apply creates it",
@@ -54,6 +55,45 @@ class Window:
     at: datetime  # the evaluation time (--at)
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """One campaign as the page draws it, made where its file is checked (loader.Then, in a
+    worker process when there are many): its facts and schedule (its sends depend on the
+    platform's status: drawn in the command's process), and its messages, as HTML when none
+    is a frame, else as data (the budget of frame HTML, and whether frames are made at once,
+    are the whole page's)."""
+
+    id: str
+    name: str
+    channel: str
+    type: str
+    state: str
+    labels: tuple[str, ...]
+    when: When
+    schedule: str
+    layout: str
+    previews_html: str  # "" when `framed`
+    framed: Previews | None = None
+
+
+def draw(campaign_id: str, spec: CampaignBase) -> Drawn:
+    shown = drawn(spec)
+    framed = any(item.srcdoc is not None for item in shown.items)
+    return Drawn(
+        campaign_id,
+        spec.name,
+        spec.channel,
+        spec.type,
+        spec.state,
+        tuple(spec.labels),
+        spec.when,
+        schedule_text(spec),
+        shown.layout,
+        "" if framed else _previews_html(shown, eager=True),
+        shown if framed else None,
+    )
+
+
 @dataclass
 class Row:
     id: str
@@ -66,7 +106,8 @@ class Row:
     schedule: str
     dnd: str | None
     dnd_class: str | None  # the track's class drawing its DND hours
-    previews: Previews
+    layout: str
+    previews: Markup
     marks: list[str] = field(default_factory=list)
     count: str = ""
     first: datetime | None = None
@@ -158,7 +199,7 @@ def _mark(window: Window, s: Send) -> str:
 
 
 def build(
-    specs: Mapping[str, CampaignBase],
+    campaigns: Mapping[str, Drawn],
     statuses: Mapping[str, str],
     all_sends: Sequence[Send],
     window: Window,
@@ -171,23 +212,29 @@ def build(
     ndays = len(window.days) - 1
     rows: dict[str, Row] = {}
     budget = Budget()
+    framed = {cid: spend(c.framed, budget) for cid, c in campaigns.items() if c.framed is not None}
+    frames = sum(1 for shown in framed.values() for p in shown.items if p.srcdoc is not None)
+    eager = frames <= EAGER_FRAMES
     dnd_classes: dict[tuple[str, str], str] = {}
-    for cid, spec in specs.items():
-        dnd = spec.when.preferences.dnd
+    for cid, c in campaigns.items():
+        dnd = c.when.preferences.dnd
         if dnd is not None:
             dnd_class = dnd_classes.setdefault((dnd.from_, dnd.to), f"dnd{len(dnd_classes)}")
+        shown = framed.get(cid)
         rows[cid] = Row(
             id=cid,
-            name=spec.name,
-            channel=spec.channel,
-            type=spec.type,
-            status=status_of(spec, statuses.get(cid)),
-            labels=tuple(spec.labels),
-            labels_json=json.dumps(list(spec.labels), ensure_ascii=False),
-            schedule=schedule_text(spec),
+            name=c.name,
+            channel=c.channel,
+            type=c.type,
+            status=status_of(c, statuses.get(cid)),
+            labels=c.labels,
+            labels_json=json.dumps(list(c.labels), ensure_ascii=False),
+            schedule=c.schedule,
             dnd=f"DND {dnd.from_}–{dnd.to} ({dnd.mode})" if dnd else None,
             dnd_class=dnd_class if dnd else None,
-            previews=previews(spec, budget),
+            layout=c.layout,
+            # drawn by jinja with autoescape, here or where the campaign was read
+            previews=Markup(c.previews_html if shown is None else _previews_html(shown, eager)),
         )
     counts: dict[str, int] = defaultdict(int)
     bands = set()
@@ -260,8 +307,6 @@ def build(
         "dnd_css": Markup(
             "\n".join(_dnd_rule(name, a, b, ndays) for (a, b), name in dnd_classes.items())
         ),
-        "eager_frames": sum(1 for r in ordered for p in r.previews.items if p.srcdoc is not None)
-        <= EAGER_FRAMES,
     }
 
 
@@ -279,6 +324,13 @@ def _script() -> tuple[str, str]:
     text = resources.files("campaign_gitops.views").joinpath("templates/calendar.js").read_text()
     digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
     return text, f"sha256-{digest}"
+
+
+def _previews_html(shown: Previews, eager: bool) -> str:
+    """A campaign's messages drawn; `eager`: frames made at once, else as the page's script
+    makes them near the viewport."""
+    template = _environment().get_template("previews.html.j2")
+    return template.render(previews=shown, eager_frames=eager)
 
 
 def render(page: dict[str, Any]) -> str:

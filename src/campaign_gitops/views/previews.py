@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from campaign_gitops.models import CampaignBase
@@ -113,7 +113,27 @@ class Previews:
 
 
 def previews(spec: CampaignBase, budget: Budget | None = None) -> Previews:
-    budget = budget if budget is not None else Budget()
+    """Each message drawn, its HTML taken from `budget` (default: a page's)."""
+    return spend(drawn(spec), budget if budget is not None else Budget())
+
+
+def spend(shown: Previews, budget: Budget) -> Previews:
+    """The previews with the HTML of their frames taken from the page's budget, in order: a
+    frame past it is not drawn (the page's other campaigns took it)."""
+    items = list(shown.items)
+    for index, item in enumerate(items):
+        if item.srcdoc is None:
+            continue
+        if len(item.srcdoc) > budget.html:
+            note = f"not drawn: the page draws at most {PAGE_HTML:,} characters of message HTML"
+            items[index] = replace(item, srcdoc=None, note=note)
+        else:
+            budget.html -= len(item.srcdoc)
+    return replace(shown, items=tuple(items))
+
+
+def drawn(spec: CampaignBase) -> Previews:
+    """Each message drawn, before the page's budget of frame HTML (spend)."""
     what = spec.what
     layout: Literal["single", "variants", "by_property"] = "single"
     messages: list[tuple[Any, str | None]] = [(what.content, None)]
@@ -126,7 +146,7 @@ def previews(spec: CampaignBase, budget: Budget | None = None) -> Previews:
         messages = [(m.content, f"{by.property} = {_scalar(m.value)}") for m in by.messages]
         if by.fallback is not None:
             messages.append((by.fallback, f"{by.property}: any other value"))
-    items = [_preview(spec.channel, c, h, budget) for c, h in messages[:MAX_MESSAGES]]
+    items = [_preview(spec.channel, c, h) for c, h in messages[:MAX_MESSAGES]]
     return Previews(layout, tuple(items), max(0, len(messages) - MAX_MESSAGES))
 
 
@@ -136,7 +156,7 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _preview(channel: str, content: Any, heading: str | None, budget: Budget) -> Preview:
+def _preview(channel: str, content: Any, heading: str | None) -> Preview:
     raw: dict[str, Any] = content.model_dump(mode="json", by_alias=True, exclude_none=True)
     srcdoc, note = None, None
     key = HTML_FIELD.get(channel)
@@ -144,11 +164,6 @@ def _preview(channel: str, content: Any, heading: str | None, budget: Budget) ->
         srcdoc = _document(str(raw[key]))
         if len(srcdoc) > MAX_HTML:
             srcdoc, note = srcdoc[:MAX_HTML], f"the HTML is cut at {MAX_HTML:,} characters"
-        if len(srcdoc) > budget.html:
-            srcdoc = None
-            note = f"not drawn: the page draws at most {PAGE_HTML:,} characters of message HTML"
-        else:
-            budget.html -= len(srcdoc)
     sms = sms_count(raw["body"]) if channel == "sms" else None
     return Preview(channel, heading, _cut(raw), srcdoc, sms, note)
 
