@@ -225,6 +225,46 @@ def test_the_forecast_is_the_definition_counted_user_by_user() -> None:
         assert found == expected
 
 
+def test_the_dwell_forecast_is_the_definition_counted_user_by_user() -> None:
+    """Against the definition, pair by pair: a user is pushed at the change's first run less
+    than the dwell time from a run of another campaign sending to them (exactly the dwell time
+    apart is not too close), counted on that run's day with each such campaign."""
+    rng = np.random.default_rng(17)
+    dwell = timedelta(minutes=30)
+    first = int(DAY0.timestamp()) // 86_400
+    for _ in range(200):
+        size = 20
+        senders = [
+            Sender(
+                f"s{i}",
+                "push",
+                tuple(DAY0 + timedelta(minutes=15 * int(q)) for q in rng.integers(0, 400, 6)),
+                rng.random(size) < 0.5,
+            )
+            for i in range(4)
+        ]
+        change, others = senders[0], senders[1:]
+        found = [(p.day, p.users, p.collides) for p in forecast(change, others, [], dwell, DAY0, 5)]
+        days: dict[date, tuple[int, dict[str, int]]] = {}
+        seen: set[int] = set()
+        for t in sorted(change.runs):
+            day = int(t.timestamp()) // 86_400 - first
+            if not 0 <= day < 5:
+                continue
+            near = [o for o in others if any(abs(t - u) < dwell for u in o.runs)]
+            for u in range(size):
+                if not change.users[u] or u in seen:
+                    continue
+                with_u = [o.key for o in near if o.users[u]]
+                if with_u:
+                    seen.add(u)
+                    count, collides = days.get(DAY0.date() + timedelta(days=day), (0, {}))
+                    for key in with_u:
+                        collides[key] = collides.get(key, 0) + 1
+                    days[DAY0.date() + timedelta(days=day)] = (count + 1, collides)
+        assert found == [(day, n, c) for day, (n, c) in sorted(days.items())]
+
+
 def test_a_large_store_has_a_sample_of_every_kth_user(tmp_path: Path) -> None:
     from campaign_gitops.audience import Audience
     from campaign_gitops.limits.world import Profiles, write_sample

@@ -8,6 +8,7 @@ users can be pushed, so every array is over them alone."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -186,14 +187,20 @@ def _dwell(
     """Users the change messages less than the dwell time from another campaign's message."""
     pushed_before = np.zeros(size, dtype=bool)
     found: dict[int, tuple[Any, dict[str, int]]] = {}
+    # each other campaign's runs sorted once: a run's neighbours are found by bisection, not by
+    # comparing every pair of runs (40 campaigns of 400 runs each took 21 s)
+    span = dwell.total_seconds()
+    stamps = [(other, sorted(u.timestamp() for u in other.runs)) for other in others]
     for t in sorted(change.runs):
         d = int(t.timestamp()) // DAY - first
         if not 0 <= d < days:
             continue
         hit = np.zeros(size, dtype=bool)
         by: dict[str, Any] = {}
-        for other in others:
-            if any(abs(t - u) < dwell for u in other.runs):
+        at = t.timestamp()
+        for other, runs in stamps:
+            after = bisect_right(runs, at - span)  # the first run later than at - dwell
+            if after < len(runs) and runs[after] < at + span:
                 by[other.key] = over_mine(other) & ~pushed_before
                 hit |= by[other.key]
         if not hit.any():
