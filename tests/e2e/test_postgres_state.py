@@ -9,11 +9,21 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from psycopg.errors import QueryCanceled
 
-from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, Managed, StateStore
-from campaign_gitops.state.postgres import PostgresState
+from campaign_gitops.state.base import (
+    JournalEntry,
+    LockHeld,
+    LockInfo,
+    LockSet,
+    Managed,
+    StateStore,
+    campaign_lock,
+)
+from campaign_gitops.state.postgres import RESET_TRIES, PostgresState
 from campaign_gitops.state.sqlite import SqliteState
 from tests.e2e.cli import run
 from tests.postgres_server import PostgresServer
@@ -141,3 +151,56 @@ def test_the_password_never_shows(repo: Path, postgres: PostgresServer) -> None:
     assert from_env.returncode == 0 and not (repo / ".campaign-gitops" / "state.db").exists()
     for r in [*outputs, failed, from_env]:
         assert "s3cret-pw" not in r.stdout + r.stderr
+
+
+class _CancelledResets:
+    """The session's connection, except that its next `faults` RESET statements are cancelled
+    as the server cancels a statement whose timer ran out (on a loaded machine, the 1 ms
+    timer of `--lock-timeout 0` cancelled the RESET that follows a lock taken)."""
+
+    def __init__(self, db: Any, faults: int) -> None:
+        self.db, self.faults = db, faults
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(query, str) and query.startswith("RESET") and self.faults > 0:
+            self.faults -= 1
+            raise QueryCanceled("canceling statement due to statement timeout")
+        return self.db.execute(query, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
+def _free(url: str) -> bool:
+    other = PostgresState(url)
+    try:
+        other.acquire(LockInfo.mine("other@ci"), 0)
+    except LockHeld:
+        return False
+    finally:
+        other.close()
+    return True
+
+
+def test_a_cancelled_timeout_reset_is_retried_and_never_leaves_a_lock_held(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.new_database()
+    store = PostgresState(url)
+    real = store.db
+    store.db = _CancelledResets(real, faults=3)  # type: ignore[assignment]
+    lock = LockInfo.mine("ci@runner")
+    store.acquire_set(lock, LockSet(frozenset({campaign_lock("a"), campaign_lock("b")})), 0)
+    assert store.db.faults == 0  # type: ignore[attr-defined]
+    assert [real.execute(f"SHOW {name}").fetchone()[0] for name in ("statement_timeout",
+            "lock_timeout")] == ["0", "0"]  # fmt: skip
+    assert not _free(url)  # held, and known to this store: it releases it
+    store.release(lock.lock_id)
+    assert _free(url)
+
+    store.db = _CancelledResets(real, faults=RESET_TRIES)  # type: ignore[assignment]
+    with pytest.raises(QueryCanceled):
+        store.acquire_set(LockInfo.mine("ci@runner"), LockSet(frozenset({campaign_lock("a")})), 0)
+    assert _free(url)  # the reset gave up, and the locks it had taken were released
+    store.db = real  # type: ignore[assignment]
+    store.close()

@@ -34,6 +34,7 @@ LOCK_KEY = zlib.crc32(b"campaign-gitops state lock")  # the whole store (one per
 NAMED_KEY = zlib.crc32(b"campaign-gitops named locks") & 0x7FFFFFFF  # (NAMED_KEY, hashtext(name))
 # a lock free now is taken even at --lock-timeout 0 on a loaded machine
 WAIT_FLOOR_MS = 50
+RESET_TRIES = 100
 WAITED = (errors.LockNotAvailable, errors.QueryCanceled, errors.DeadlockDetected)
 _HERE = "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 _STORE = f"l.locktype = 'advisory' AND {_HERE} AND l.objsubid = 1 AND l.objid::bigint = {LOCK_KEY}"
@@ -213,7 +214,11 @@ class PostgresState(SqlState):
             self._wait_until(None)
             self._unlock(locks.store, self._taken_now() if store_taken else None)
             raise self._contention(locks, names) from None
-        self._wait_until(None)
+        try:
+            self._wait_until(None)
+        except BaseException:
+            self._unlock(locks.store, keys)  # what was taken is never left held
+            raise
         self._keys[info.lock_id] = (locks.store, keys)
         try:
             with self._tx():
@@ -231,14 +236,16 @@ class PostgresState(SqlState):
         what is left until `deadline`, at least WAIT_FLOOR; None: the session's defaults again."""
         if deadline is None:
             # A statement's timer starts with the timeout in force, so a reset can itself be
-            # cancelled on a loaded machine; it is tried again, each time with a fresh timer.
+            # cancelled on a loaded machine; it is tried again, each time with a fresh timer
+            # (of WAIT_FLOOR_MS at least), a bounded number of times.
             for statement in ("RESET statement_timeout", "RESET lock_timeout"):
-                while True:
+                for attempt in range(RESET_TRIES):
                     try:
                         self.db.execute(statement)
                         break
                     except errors.QueryCanceled:
-                        continue
+                        if attempt == RESET_TRIES - 1:
+                            raise
             return
         left = f"{max(WAIT_FLOOR_MS, int((deadline - time.monotonic()) * 1000))}ms"
         self.db.execute(
