@@ -72,3 +72,9 @@ def test_a_name_that_is_a_mermaid_keyword_stays_a_task(tmp_path: Path) -> None:
     tasks = [line for line in section(plan) if ":milestone" in line]
     assert len(tasks) == len(names)
     assert all(line.startswith("  [c") for line in tasks), tasks
+
+
+def test_a_chart_label_keeps_no_bidirectional_control_nor_invisible_character() -> None:
+    from campaign_gitops.views.gantt import _label
+
+    assert _label("Sale \u202eneve\u202c ends\u200b!") == "Sale neve ends !"

@@ -126,3 +126,30 @@ def test_markdown_helpers() -> None:
     assert render.md_text("[x](y) | *b* <i>") == "\\[x\\](y) \\| \\*b\\* &lt;i&gt;"
     assert render.md_html('<a href="x">@me') == "&lt;a href=&quot;x&quot;&gt;@&#8203;me"
     assert render.md_prose("set `a: b` now") == "set `a: b` now"
+
+
+def test_bidirectional_controls_and_invisible_characters_are_shown_as_escapes() -> None:
+    """A name that reads one way and is another ("Trojan Source": an override reverses what
+    follows it; a zero-width space makes two names look equal) is shown as what it holds; the
+    joiners of emoji and the marks of RTL text stay as they are."""
+    tricky = "Sale \u202eneve\u202c ends\u200b"
+    family, hebrew = "family \U0001f468\u200d\U0001f469", "\u05e9\u05dc\u05d5\u05dd\u200f!"
+    plan = Plan(
+        at=at("2026-11-23T10:00"),
+        changes=[
+            Update(
+                "u",
+                APPROVAL,
+                platform_id="2",
+                reason=f"renames {tricky}",
+                changes=(
+                    FieldChange("name", "Sale", tricky),
+                    FieldChange("labels", family, hebrew),
+                ),
+            )
+        ],
+    )
+    for out in (render.text(plan, colour=False), render.markdown(plan)):
+        assert "\u202e" not in out and "\u202c" not in out and "\u200b" not in out
+        assert "\\u202eneve\\u202c ends\\u200b" in out.replace("\\\\", "\\")
+        assert family in out and hebrew in out

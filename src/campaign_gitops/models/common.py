@@ -53,6 +53,13 @@ def fail_all(title: str, errors: list[PydanticCustomError]) -> None:
 # of them for line breaks, so a value holding one could forge a line of output.
 CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
+# Accepted in text, escaped wherever a value is shown to a reviewer: the bidirectional
+# embeddings, overrides and isolates, which reorder what follows them on screen ("Trojan
+# Source"), and the invisible zero-width space, word joiner and byte order mark, which make two
+# different names look the same. The zero-width (non-)joiners (emoji, Persian) and the
+# left-to-right and right-to-left marks of RTL text are shown as they are.
+HIDDEN_CLASS = r"\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+_SHOWN_RE = re.compile(f"[{CONTROL_CLASS}{HIDDEN_CLASS}]")
 TEXT_ALLOWS = "\t\n\r"
 LINE_PATTERN = rf"^[^{CONTROL_CLASS}]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$"
@@ -66,14 +73,15 @@ def control_character(text: str, allowed: str = "") -> str | None:
 
 def printable(text: str) -> str:
     """`text` with its control characters written as escapes (\\n, \\x1b, \\u2028): one line,
-    however it was made."""
+    however it was made; and its bidirectional controls and invisible characters (\\u202e,
+    \\u200b): what is shown is what is there."""
 
     def escape(match: re.Match[str]) -> str:
         ch = match[0]
         code = ord(ch)
         return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
-    return CONTROL_RE.sub(escape, text)
+    return _SHOWN_RE.sub(escape, text)
 
 
 # Single-line fields (names, ids, labels, titles, subjects, urls, keys, ...) refuse every control
