@@ -25,7 +25,8 @@ from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
 from campaign_gitops.loader import Desired, Then, campaign_files, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
-from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
+from campaign_gitops.planning.moves import newest, with_known_specs
+from campaign_gitops.planning.planner import Live, Options, make_plan
 from campaign_gitops.selection import Selection
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import Managed, StateStore

@@ -16,7 +16,8 @@ from campaign_gitops.backends.snapshot import from_record
 from campaign_gitops.errors import FatalError
 from campaign_gitops.loader import Desired
 from campaign_gitops.plan import Archive, Create, Plan, Replace, Update
-from campaign_gitops.planner import Live, Options, make_plan, newest, with_known_specs
+from campaign_gitops.planning.moves import newest, with_known_specs
+from campaign_gitops.planning.planner import Live, Options, make_plan
 from campaign_gitops.state.base import Ack, Managed
 from tests.unit.test_planner import T0, World, desired, doc
 

@@ -15,7 +15,7 @@ from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.loader import CampaignDoc, Desired
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
 from campaign_gitops.plan import APPROVAL, BLOCKED, OK, Plan
-from campaign_gitops.planner import Live, Options, make_plan
+from campaign_gitops.planning.planner import Live, Options, make_plan
 from campaign_gitops.rules import RULES, Outcome, Rule
 from campaign_gitops.state.sqlite import SqliteState
 from tests.helpers import at

@@ -17,7 +17,7 @@ from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.files import write_atomic
 from campaign_gitops.loader import gc_paused
-from campaign_gitops.planner_moves import newest
+from campaign_gitops.planning.moves import newest
 from campaign_gitops.views import calendar_page
 from campaign_gitops.views.calendar import day_starts, sends
 from campaign_gitops.workspace import Workspace

@@ -17,7 +17,7 @@ from campaign_gitops.filecheck import Source, check_campaign
 from campaign_gitops.files import inside, write_atomic
 from campaign_gitops.ids import BadId, check_id
 from campaign_gitops.models import Label
-from campaign_gitops.planner import newest
+from campaign_gitops.planning.moves import newest
 from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.workspace import Workspace
 

@@ -27,7 +27,6 @@ from campaign_gitops.plan import (
     Create,
     Drift,
     Forget,
-    Move,
     Plan,
     Publish,
     Replace,
@@ -36,10 +35,9 @@ from campaign_gitops.plan import (
     Verdict,
     Withdraw,
 )
-from campaign_gitops.planner_labels import plan_label_deletes, plan_labels
-from campaign_gitops.planner_moves import Matching, looks_moved, without_rename
-from campaign_gitops.planner_moves import newest as newest  # workspace, import: from here
-from campaign_gitops.planner_moves import with_known_specs as with_known_specs
+from campaign_gitops.planning.capabilities import NO_LABELS_API, within_api
+from campaign_gitops.planning.labels import plan_label_deletes, plan_labels
+from campaign_gitops.planning.moves import Matching, looks_moved
 from campaign_gitops.rules import LIVE, Outcome, Role, Situation, judge_edit, judge_operation
 from campaign_gitops.state.base import Managed
 
@@ -451,46 +449,6 @@ class _Planner:
                 )
 
 
-def _within_api(change: Change, opts: Options, spec: dict[str, Any] | None) -> Change:
-    """A change the backend cannot make becomes manual: said in the plan, never a late failure."""
-    caps = opts.caps
-    why: list[str] = []
-    remedy = "make it in the dashboard"
-    if change.TARGET == "label" and not caps.labels:
-        why.append("the platform's API cannot manage labels")
-    elif isinstance(change, Create | Replace) and spec is not None:
-        if spec.get("channel") not in caps.channels:
-            why.append(f"the platform's API cannot create {spec.get('channel')} campaigns")
-        if not change.publish and not caps.drafts:
-            why.append("the platform's API cannot create drafts")
-        why += opts.unsupported(spec) if opts.unsupported else []
-        remedy = (
-            f'create it in the dashboard named "{spec.get("name")} [{change.key}]", then '
-            "acknowledge it with the id the dashboard gives it"
-        )
-        if not why and spec.get("labels") and not caps.labels:
-            labels = ", ".join(spec["labels"])
-            note = f"labels ({labels}) are not sent: the API has none; set them in the dashboard"
-            return replace(change, reason="; ".join(filter(None, (change.reason, note))))
-    elif isinstance(change, Publish) and not caps.drafts:
-        why.append("the platform's API cannot publish a draft")
-    elif isinstance(change, Withdraw) and not caps.drafts:
-        why.append("the platform's API has no drafts to withdraw a campaign to")
-    elif isinstance(change, Archive) and not caps.archive:
-        why.append("the platform's API cannot archive a campaign")
-    if isinstance(change, Move) and not caps.update:
-        return without_rename(change)
-    if not why:
-        return change
-    return replace(change, verdict=MANUAL, reason="; ".join(why), remedy=remedy, rule="api")
-
-
-NO_LABELS_API = (
-    "the platform's API has no labels: labels.yaml is not compared with the dashboard's labels "
-    "(no label is created, renamed, updated or deleted, and their descriptions are not checked)"
-)
-
-
 def make_plan(
     desired: Desired,
     live: Live,
@@ -530,7 +488,9 @@ def make_plan(
         if current is not None:
             plan.live_versions[known.id] = current.version
     planner.changes = [
-        _within_api(c, opts, effective_specs.get(c.key)) if c.applicable else c
+        within_api(c, opts.caps, opts.unsupported, effective_specs.get(c.key))
+        if c.applicable
+        else c
         for c in planner.changes
     ]
     if opts.caps.labels:
