@@ -265,6 +265,15 @@ class Audience:
         within[near[2 * 6371.0 * np.arcsin(np.sqrt(a)) <= km]] = True
         return within
 
+    def reachable(self, channel: str) -> Mask:
+        """Who a message on `channel` can reach: an email address or a phone number, not
+        unsubscribed from it; every user for the app and web channels."""
+        if channel == "email":
+            return self.columns["has_email"] & ~self.columns["unsubscribed_email"]
+        if channel in ("sms", "whatsapp"):
+            return self.columns["has_phone"] & ~self.columns["unsubscribed_sms"]
+        return self._all()
+
     def estimate(self, segment: Segment, now: datetime) -> int:
         if self.size == 0:
             return 0

@@ -101,14 +101,6 @@ def utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def _reachable(audience: Audience, channel: str) -> Any:
-    if channel == "email":
-        return audience.columns["has_email"] & ~audience.columns["unsubscribed_email"]
-    if channel in ("sms", "whatsapp"):
-        return audience.columns["has_phone"] & ~audience.columns["unsubscribed_sms"]
-    return np.ones(audience.size, dtype=bool)
-
-
 def _in_dnd(minutes: Any, start: str, end: str) -> Any:
     a = int(start[:2]) * 60 + int(start[3:])
     b = int(end[:2]) * 60 + int(end[3:])
@@ -146,7 +138,7 @@ def simulate(
     if audience.size == 0:
         return stats, np.zeros(0, dtype=np.int64), none
     try:
-        mask = audience.mask(spec.who.segment, at) & _reachable(audience, spec.channel)
+        mask = audience.mask(spec.who.segment, at) & audience.reachable(spec.channel)
     except AudienceError as exc:  # a saved segment the platform lacks: the run sends nothing
         stats["skipped"] = f"{exc}; nothing was sent"
         return stats, np.zeros(0, dtype=np.int64), none

@@ -80,15 +80,13 @@ class Profiles:
         return self._masks[key]
 
     def _compute(self, spec: CampaignBase) -> Any:
-        from campaign_gitops.runs import _reachable
-
         if self.audience.size == 0:
             return np.zeros(0, dtype=bool)
         try:
             mask = self.audience.mask(spec.who.segment, self.at)
         except AudienceError:  # a saved segment the platform lacks: its runs send nothing
             return np.zeros(self.audience.size, dtype=bool)
-        return mask & _reachable(self.audience, spec.channel)
+        return mask & self.audience.reachable(spec.channel)
 
 
 def live_senders(
