@@ -188,6 +188,15 @@ def run_times(
             day += timedelta(days=1)
 
 
+def runs_between(
+    s: Schedule, published_at: datetime, start: datetime, end: datetime, limit: int | None = None
+) -> list[datetime]:
+    """The runs from `start` (inclusive) to `end` (exclusive), in order, the first `limit` of
+    them: what the calendar draws and the forecast counts."""
+    times = takewhile(lambda t: t < end, run_times(s, published_at, near=start))
+    return list(islice((t for t in times if t >= start), limit))
+
+
 def _around(
     s: Schedule, published: datetime, now: datetime
 ) -> tuple[datetime | None, datetime | None, datetime | None]:

@@ -254,3 +254,27 @@ def test_cadence_arithmetic_matches_dateutil_rrule(
     )
     expected = [t for t in oracle if t >= max(start, published)]
     assert list(run_times(w, published)) == expected
+
+
+def test_runs_between_is_the_window_from_start_to_before_end_and_limits_those_only() -> None:
+    """The calendar's and the forecast's runs: a run at `start` is in, one at `end` is out,
+    and `limit` counts runs in the window (runs before it, found near `start`, do not count)."""
+    from campaign_gitops.lifecycle import runs_between
+
+    w = when(
+        delivery="recurring",
+        start="2026-12-01T09:00:00Z",
+        recurring={"unit": "day", "every": 1, "at": "09:00"},
+    )
+    published = at("2026-11-30T00:00")
+    start, end = at("2027-06-01T09:00"), at("2027-06-05T09:00")
+    every = list(takewhile(lambda t: t < end, run_times(w, published)))
+    assert runs_between(w, published, start, end) == [t for t in every if t >= start]
+    assert runs_between(w, published, start, end) == [
+        at(f"2027-06-0{d}T09:00") for d in (1, 2, 3, 4)
+    ]
+    assert runs_between(w, published, start, end, limit=2) == [
+        at("2027-06-01T09:00"),
+        at("2027-06-02T09:00"),
+    ]
+    assert runs_between(w, published, end, end) == []

@@ -11,14 +11,14 @@ import json
 import os
 from collections.abc import Iterable
 from datetime import datetime
-from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from campaign_gitops import lifecycle
 from campaign_gitops.audience import Audience, AudienceError
-from campaign_gitops.lifecycle import Schedule, run_times
+from campaign_gitops.lifecycle import Schedule
 from campaign_gitops.limits.forecast import Sender
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
 from campaign_gitops.runs import MAX_RUNS
@@ -37,8 +37,7 @@ def runs_between(
     """The runs of a campaign published at `published` from `start` (inclusive) to `end`."""
     if schedule.delivery == "api":
         return ()  # sends happen on API calls: none the platform could foresee
-    times = takewhile(lambda t: t < end, run_times(schedule, published, near=start))
-    return tuple(t for t in list(times)[:MAX_RUNS] if t >= start)
+    return tuple(lifecycle.runs_between(schedule, published, start, end, MAX_RUNS))
 
 
 class Profiles:

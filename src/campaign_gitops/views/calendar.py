@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from itertools import takewhile
 from operator import attrgetter, itemgetter
 from typing import Literal, Protocol
 
-from campaign_gitops.lifecycle import Schedule, run_times
+from campaign_gitops.lifecycle import Schedule, runs_between
 from campaign_gitops.models.schedule import TRIGGERED, When
 
 SendKind = Literal["on_publish", "once", "date", "run", "triggered"]
@@ -163,8 +162,7 @@ def _of(
         return [send("date", d) for d in sorted(when.dates) if start <= d < stop]
     schedule = Schedule.from_when(when)
     assert schedule.start is not None
-    times = run_times(schedule, schedule.start, near=start)
-    return [send("run", t) for t in takewhile(lambda t: t < stop, times) if t >= start]
+    return [send("run", t) for t in runs_between(schedule, schedule.start, start, stop)]
 
 
 def day_starts(first: date, days: int, tz: tzinfo) -> list[datetime]:
