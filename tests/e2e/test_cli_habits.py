@@ -220,7 +220,9 @@ def test_apply_json_is_one_document_with_a_result_per_change(repo: Path) -> None
     assert "+ create campaign welcome-push: done" in done.stderr
     assert "Apply complete: 29 applied" in done.stderr
     again = run("--at", T0, "apply", "--auto-approve", "--format", "json", cwd=repo)
-    assert json.loads(again.stdout) == {"format_version": 1, "ok": True, "results": []}
+    assert json.loads(again.stdout) == {
+        "format_version": 1, "ok": True, "results": [], "refused": None,
+    }  # fmt: skip
 
 
 def test_apply_json_reports_failed_and_not_applied(repo: Path) -> None:
@@ -250,6 +252,23 @@ def test_apply_json_of_a_blocked_plan(repo: Path) -> None:
         "gen-z-tiktok", "blocked", None,
     )  # fmt: skip
     assert result["reason"]
+    refused = data["refused"]
+    assert refused["kind"] == "blocked" and "nothing was applied" in refused["message"]
+    assert [item.split(":")[0] for item in refused["items"]] == ["update campaign gen-z-tiktok"]
+
+
+def test_apply_json_of_a_stale_saved_plan_says_why_as_data(repo: Path) -> None:
+    _applied(repo)
+    path = repo / "campaigns" / "audiences" / "gen-z-tiktok.yaml"
+    path.write_text(path.read_text().replace("max: 27", "max: 26"))
+    saved = run("--at", T0, "plan", "--out", "saved.plan", cwd=repo)
+    assert saved.returncode == 0, saved.stderr
+    path.write_text(path.read_text().replace("max: 26", "max: 25"))  # moved since the plan
+    done = run("--at", T0, "apply", "--format", "json", "saved.plan", cwd=repo)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert (data["ok"], data["results"], data["refused"]["kind"]) == (False, [], "stale")
+    assert data["refused"]["items"] and data["refused"]["message"] in done.stderr
 
 
 def test_apply_quiet_prints_the_outcome_and_failures_only(repo: Path) -> None:

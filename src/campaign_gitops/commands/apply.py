@@ -32,12 +32,14 @@ RESULTS_FORMAT_VERSION = 1  # of `apply --format json`'s document
 class Output:
     """How apply reports. text: the plan, each step, the outcome; quiet: the outcome and the
     failures only; json: one document on stdout, `{format_version, ok, results}` with one
-    result per change, and everything else on stderr."""
+    result per change and, when the plan was refused, `refused` ({kind, message, items});
+    everything else on stderr."""
 
     fmt: str = "text"
     quiet: bool = False
     results: list[dict[str, Any]] = field(default_factory=list)
     ok: bool = True
+    refused: dict[str, Any] | None = None  # why the plan was not applied (a PlanRefused)
 
     def show(self, plan: Plan) -> None:
         """The plan before it is applied (quiet: not shown)."""
@@ -70,7 +72,12 @@ class Output:
             )
 
     def document(self) -> str:
-        data = {"format_version": RESULTS_FORMAT_VERSION, "ok": self.ok, "results": self.results}
+        data = {
+            "format_version": RESULTS_FORMAT_VERSION,
+            "ok": self.ok,
+            "results": self.results,
+            "refused": self.refused,
+        }
         return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
@@ -143,9 +150,11 @@ def apply(
         with redirect_stdout(sys.stderr):  # stdout holds the document alone
             code = _apply(settings, request, plan_file, auto_approve, continue_on_error,
                           lock_timeout, merged, targets, out)  # fmt: skip
-    except FatalError:
+    except FatalError as exc:
         out.ok = False
-        if out.results:  # what was decided before the error (a blocked plan, a merged PR's)
+        if isinstance(exc, PlanRefused):
+            out.refused = {"kind": exc.kind.value, "message": str(exc), "items": list(exc.items)}
+        if out.results or out.refused:  # what was decided before the error, and why
             click.echo(out.document(), file=stdout)
         raise
     out.ok = out.ok and code == 0
