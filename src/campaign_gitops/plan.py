@@ -432,21 +432,22 @@ def stale_items(saved: Plan, fresh: Plan) -> list[str]:
             )
     for key in sorted(set(fresh.live_versions) - set(saved.live_versions)):
         items.append(f"live changed: campaign {key} appeared on the platform")
+    # what moved explains why changes differ; without it, every change gone or new is named
     old = {(c.TARGET, c.KIND, c.key): c for c in saved.changes}
     new = {(c.TARGET, c.KIND, c.key): c for c in fresh.changes}
+    verdicts, differences = [], []
     for ident, change in sorted(old.items()):
         later = new.get(ident)
         if later is not None and later.verdict != change.verdict:
             what = "discarded" if later.verdict == BLOCKED else f"now {later.verdict}"
-            items.append(
+            verdicts.append(
                 f"time-dependent verdict changed: {change.title} was {change.verdict} at "
                 f"{saved.at.isoformat(timespec='seconds')} and is {what} at "
                 f"{fresh.at.isoformat(timespec='seconds')}: {later.reason or 'see the new plan'}"
             )
-        elif later is None and not items:
-            items.append(f"the plan no longer holds: {change.title} is not needed any more")
-    if not items:
-        for ident, change in sorted(new.items()):
-            if ident not in old:
-                items.append(f"the plan no longer holds: {change.title} is needed now")
-    return items
+        elif later is None:
+            differences.append(f"the plan no longer holds: {change.title} is not needed any more")
+    for ident, change in sorted(new.items()):
+        if ident not in old:
+            differences.append(f"the plan no longer holds: {change.title} is needed now")
+    return items + verdicts + ([] if items else differences)

@@ -135,7 +135,8 @@ def test_changes_are_matched_by_target_kind_and_key() -> None:
     """A create that became an update is a change gone and a change needed, not a verdict."""
     saved = _plan(Create("sale", verdict=BLOCKED))
     assert stale_items(saved, _plan(_update())) == [
-        "the plan no longer holds: create campaign sale is not needed any more"
+        "the plan no longer holds: create campaign sale is not needed any more",
+        "the plan no longer holds: update campaign sale is needed now",
     ]
 
 
@@ -148,10 +149,12 @@ def test_a_change_no_longer_needed() -> None:
     ]
 
 
-def test_only_the_first_change_no_longer_needed_is_named() -> None:
+def test_every_change_no_longer_needed_is_named() -> None:
     saved = _plan(_update(), Stop("old"), Create("new"))
     assert stale_items(saved, _plan()) == [
-        "the plan no longer holds: create campaign new is not needed any more"
+        "the plan no longer holds: create campaign new is not needed any more",
+        "the plan no longer holds: stop campaign old is not needed any more",
+        "the plan no longer holds: update campaign sale is not needed any more",
     ]
 
 
@@ -162,15 +165,16 @@ def test_a_change_gone_is_not_named_once_something_else_moved() -> None:
     ]
 
 
-def test_a_change_gone_before_a_verdict_change_in_sort_order_is_named_too() -> None:
-    """Reported as found: the list stops naming vanished changes at the first item, so one
-    sorted before a verdict change is named and one sorted after it is not."""
+def test_changes_gone_are_named_after_a_verdict_change_whatever_their_order() -> None:
+    """A verdict change does not explain other changes gone: they are named after it (the list
+    named only those sorted before the first item)."""
     blocked = Update("b", verdict=BLOCKED, reason="past its time")
     saved = _plan(Update("a"), Update("b"), Update("c"))
     assert stale_items(saved, _plan(blocked)) == [
-        "the plan no longer holds: update campaign a is not needed any more",
         "time-dependent verdict changed: update campaign b was ok at "
         "2026-11-23T10:00:00+00:00 and is discarded at 2026-11-23T10:00:00+00:00: past its time",
+        "the plan no longer holds: update campaign a is not needed any more",
+        "the plan no longer holds: update campaign c is not needed any more",
     ]
 
 
@@ -189,10 +193,11 @@ def test_every_change_needed_now_is_named() -> None:
     ]
 
 
-def test_a_change_needed_now_is_not_named_once_something_else_moved() -> None:
+def test_changes_gone_or_new_are_not_named_once_a_file_or_live_campaign_moved() -> None:
     assert stale_items(_plan(), _plan(_update(), desired_checksums={"sale": "bbbb"})) == [
         "desired changed: campaign sale (its file changed since the plan)"
     ]
     assert stale_items(_plan(Stop("old")), _plan(_update())) == [
-        "the plan no longer holds: stop campaign old is not needed any more"
+        "the plan no longer holds: stop campaign old is not needed any more",
+        "the plan no longer holds: update campaign sale is needed now",
     ]
