@@ -671,7 +671,8 @@ def test_reach_grew_beyond_the_factor(tmp_path: Path, backend: LocalBackend) -> 
     line = f"create campaign sale: reach ≈ {narrow:,} when approved, {wide:,} now"
     assert refused.items == (line,)
     assert str(refused) == (
-        "the estimated reach grew beyond 1.2x since the approval; ask for a new approval:\n"
+        "the estimated reach grew beyond 1.2x since the approval, or cannot be estimated now; "
+        "ask for a new approval (or apply again once the platform estimates it):\n"
         f"  {line}"
     )
 
@@ -710,19 +711,28 @@ def test_reach_is_compared_only_for_new_audiences(tmp_path: Path, backend: Local
     )
 
 
-def test_reach_that_cannot_be_estimated_is_not_compared(
+def test_reach_unknown_when_approved_stands_and_unknown_now_is_refused(
     tmp_path: Path, backend: LocalBackend
 ) -> None:
-    """No spec, or one the models refuse (a ValueError), then or now: nothing to compare (the
-    approval stands)."""
+    """No spec, or one the models refuse (a ValueError): unknown when approved, the approval
+    (of an unknown reach) stands; known when approved and unknown now, it fails closed."""
     settings = _settings(tmp_path)
     assert at_apply._reach(backend, None, T0) is None
     broken = SPEC | {"channel": "carrier-pigeon"}
     assert at_apply._reach(backend, broken, T0) is None
-    for then, now in ((None, WIDE), (broken, WIDE), (SPEC, None), (SPEC, broken)):
+    for then, now in ((None, WIDE), (broken, WIDE), (None, None)):
         assert (
             at_apply.reach_grew(backend, settings, _reach_plan(then), _reach_plan(now), T0, T0)
             is None
+        )
+    narrow = at_apply._reach(backend, SPEC, T0)
+    for now in (None, broken):
+        refused = at_apply.reach_grew(
+            backend, settings, _reach_plan(SPEC), _reach_plan(now), T0, T0
+        )
+        assert refused is not None and refused.kind == Refusal.REACH_GREW
+        assert refused.items == (
+            f"create campaign sale: reach ≈ {narrow:,} when approved, unknown now",
         )
 
 

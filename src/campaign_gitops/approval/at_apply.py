@@ -113,7 +113,10 @@ def reach_grew(
     backend: Backend, judged: Settings, then: Plan, now: Plan, then_at: datetime, now_at: datetime
 ) -> PlanRefused | None:
     """An approved audience that reaches many more people at apply time than when it was
-    approved (a month of sign-ups, a widened saved segment) needs a new approval."""
+    approved (a month of sign-ups, a widened saved segment) needs a new approval; so does one
+    whose reach was known when approved and cannot be estimated now (fail closed: the platform
+    answers again, or someone approves again). A reach unknown when approved was approved as
+    unknown (the `reach` trigger asks for an approval then)."""
     if not backend.capabilities.estimate:
         return None
     factor = judged.raw.approval.max_reach_growth
@@ -123,14 +126,19 @@ def reach_grew(
             continue
         before = _reach(backend, then.specs.get(change.key), then_at)
         after = _reach(backend, now.specs.get(change.key), now_at)
-        if before is not None and after is not None and after > before * factor:
+        if before is None:
+            continue
+        if after is None:
+            grown.append(f"{change.title}: reach ≈ {before:,} when approved, unknown now")
+        elif after > before * factor:
             grown.append(f"{change.title}: reach ≈ {before:,} when approved, {after:,} now")
     if not grown:
         return None
     return PlanRefused(
         Refusal.REACH_GREW,
-        f"the estimated reach grew beyond {factor}x since the approval; ask for a new "
-        "approval:\n" + "\n".join(f"  {line}" for line in grown),
+        f"the estimated reach grew beyond {factor}x since the approval, or cannot be estimated "
+        "now; ask for a new approval (or apply again once the platform estimates it):\n"
+        + "\n".join(f"  {line}" for line in grown),
         grown,
     )
 
