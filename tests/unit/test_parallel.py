@@ -72,3 +72,27 @@ def test_jobs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(parallel.JOBS_ENV, "many")
     with pytest.raises(FatalError, match="a number of processes"):
         parallel.jobs()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_what_then_makes_is_the_same_in_this_process_and_in_workers(
+    monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The calendar's digest of each campaign (`then`) is made where the file is checked; from
+    a forked or a spawned worker (no fork, or threads running) it is what this process makes."""
+    import multiprocessing
+
+    from campaign_gitops.views import calendar_page
+
+    sources = [
+        s for s in _sources(2 * parallel.THRESHOLD, broken=False) if "Reengage" not in s.text
+    ]
+    assert len(sources) >= parallel.THRESHOLD  # enough for workers
+    monkeypatch.setenv(parallel.JOBS_ENV, "1")
+    one = build(sources, LABELS, then=calendar_page.draw)
+    monkeypatch.setenv(parallel.JOBS_ENV, "2")
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context(method))
+    two = build(sources, LABELS, then=calendar_page.draw)
+    assert len(one.made) == len(sources) and not one.campaigns and not two.campaigns
+    assert list(one.made) == list(two.made) and one.made == two.made
+    assert all(isinstance(d, calendar_page.Drawn) for d in two.made.values())
