@@ -269,3 +269,19 @@ def test_import_dir_outside_the_campaigns_folder_is_refused(repo: Path) -> None:
     done = run("import", "--dir", "../../elsewhere", cwd=repo)
     assert done.returncode == 2
     assert "--dir '../../elsewhere' leads outside campaigns/" in done.stderr
+
+
+def test_bidirectional_and_invisible_characters_show_as_escapes_in_apply_output(
+    repo: Path,
+) -> None:
+    """A label named to read one way and be another: the plan, each step's line and the
+    outcome show the escapes, never the characters themselves."""
+    tricky = "Sale \u202eevil\u202c\u2062\U000e0041"
+    with (repo / "labels.yaml").open("a") as labels:
+        labels.write(f'  - name: "{tricky}"\n    description: looks harmless\n')
+    done = run("--at", "2026-11-23T10:00:00Z", "apply", "--auto-approve", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    for ch in ("\u202e", "\u202c", "\u2062", "\U000e0041"):
+        assert ch not in out
+    assert "+ create label Sale \\u202eevil\\u202c\\u2062\\U000e0041: done" in out

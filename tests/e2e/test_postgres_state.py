@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,44 @@ def test_a_cancelled_timeout_reset_is_retried_and_never_leaves_a_lock_held(
     store.db = _CancelledResets(real, faults=RESET_TRIES)  # type: ignore[assignment]
     with pytest.raises(QueryCanceled):
         store.acquire_set(LockInfo.mine("ci@runner"), LockSet(frozenset({campaign_lock("a")})), 0)
-    assert _free(url)  # the reset gave up, and the locks it had taken were released
+    # the reset gave up: the session ended, and with it every lock it had taken
+    assert real.closed and _eventually_free(url)
+    store.db = real  # type: ignore[assignment]
+    store.close()
+
+
+def _eventually_free(url: str) -> bool:
+    """The server ends a closed session's backend a moment after the client closes it."""
+    deadline = time.monotonic() + 10
+    while not _free(url):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_timeout_reset_that_gives_up_while_waiting_leaves_no_lock_held(
+    postgres: PostgresServer,
+) -> None:
+    """Contention: another session holds the campaign; this one takes the store's shared lock,
+    waits for the campaign's, times out, and cannot reset its timeouts: it ends its session
+    rather than leave the store's lock held."""
+    url = postgres.new_database()
+    holder = PostgresState(url)
+    holder.acquire_set(LockInfo.mine("alice@ci"), LockSet(frozenset({campaign_lock("a")})), 0)
+    store = PostgresState(url)
+    real = store.db
+    pid = store._session()
+    store.db = _CancelledResets(real, faults=RESET_TRIES)  # type: ignore[assignment]
+    with pytest.raises(QueryCanceled):
+        store.acquire_set(LockInfo.mine("bob@ci"), LockSet(frozenset({campaign_lock("a")})), 0.2)
+    assert real.closed
+    deadline = time.monotonic() + 10
+    while holder.db.execute(
+        "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory'", (pid,)
+    ).fetchone() != (0,):
+        assert time.monotonic() < deadline, "the ended session still holds an advisory lock"
+        time.sleep(0.05)
+    holder.close()
     store.db = real  # type: ignore[assignment]
     store.close()

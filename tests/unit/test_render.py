@@ -153,3 +153,15 @@ def test_bidirectional_controls_and_invisible_characters_are_shown_as_escapes() 
         assert "\u202e" not in out and "\u202c" not in out and "\u200b" not in out
         assert "\\u202eneve\\u202c ends\\u200b" in out.replace("\\\\", "\\")
         assert family in out and hebrew in out
+
+
+def test_every_format_character_is_escaped_but_the_joiners_and_rtl_marks() -> None:
+    from campaign_gitops.models.common import printable, printable_lines
+
+    hidden = "\u2062\u2063\u2064\xad\u180e\u061c\u206a\ufff9\ufffb\U000e0041"
+    assert printable(f"a{hidden}b") == (
+        "a\\u2062\\u2063\\u2064\\xad\\u180e\\u061c\\u206a\\ufff9\\ufffb\\U000e0041b"
+    )
+    kept = "\u200c\u200d\u200e\u200f \u05e9 \U0001f468\u200d\U0001f469 caf\xe9"
+    assert printable(kept) == kept
+    assert printable_lines("one \u202e\ntwo\r") == "one \\u202e\ntwo\\r"

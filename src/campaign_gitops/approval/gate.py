@@ -21,6 +21,7 @@ from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub, context
 from campaign_gitops.gitrepo import Repo
+from campaign_gitops.models.common import printable
 from campaign_gitops.plan import Plan
 from campaign_gitops.refusals import PlanRefused, Refusal
 from campaign_gitops.state.base import StateStore
@@ -131,10 +132,10 @@ def _apply_step(run: Run, repo: Repo, github: GitHub, step: Step) -> bool:
         only = workspace.changed_since(step.before)
         plan = workspace.plan(replace(run.request, only=only))
         if not plan.has_changes and not plan.blocked:
-            click.echo(f"{step.title}: no changes to apply.")
+            click.echo(printable(f"{step.title}: no changes to apply."))
             _advance(run, step, "no-op")
             return True
-        click.echo(f"\n== {step.title}")
+        click.echo("\n" + printable(f"== {step.title}"))
         run.show(plan)
         try:
             at_apply.refuse_blocked(plan)

@@ -58,9 +58,12 @@ def run(call: Callable[[], object], args: Sequence[str]) -> int:
         click.echo(render_problems(exc.problems, "text"), err=True)
         return exc.exit_code
     except FatalError as exc:
+        from campaign_gitops.models.common import printable_lines  # (pydantic: on errors only)
+
         if verbose:
             redact.print_exc()
-        click.echo(f"error: {redact.text(str(exc))}", err=True)
+        # a message may quote a name or a path from a pull request: shown as what it holds
+        click.echo(f"error: {redact.text(printable_lines(str(exc)))}", err=True)
         return usage_code(args) if exc.exit_code == USAGE else exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -19,6 +19,7 @@ from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import in_actions
+from campaign_gitops.models.common import printable
 from campaign_gitops.plan import BLOCKED, MANUAL, Change, Plan
 from campaign_gitops.refusals import PlanRefused, refuse_blocked
 from campaign_gitops.saved_plans import check_saved, load_saved
@@ -97,7 +98,7 @@ def _progress(total: int, out: Output) -> tuple[AbstractContextManager[Any], Any
         return bar, lambda change, status: bar.update(1)
 
     def line(change: Change, status: str) -> None:
-        click.echo(f"  {change.SYMBOL:>3} {change.title}: {status}")
+        click.echo(printable(f"  {change.SYMBOL:>3} {change.title}: {status}"))
 
     return nullcontext(), line
 
@@ -107,9 +108,11 @@ def _report(result: Result, resumed: bool, plan: Plan, out: Output) -> int:
     from campaign_gitops.views import render
 
     out.record(plan, result)
-    errors = [f"error: {change.title} failed: {error}" for change, error in result.failed]
+    errors = [
+        printable(f"error: {change.title} failed: {error}") for change, error in result.failed
+    ]
     if result.not_applied:
-        errors += ["Not applied:", *(f"  {change.title}" for change in result.not_applied)]
+        errors += ["Not applied:", *(printable(f"  {c.title}") for c in result.not_applied)]
     for line in errors:
         click.echo(line, err=True)
     done = f"{len(result.applied)} applied"
@@ -198,8 +201,10 @@ def _resuming(prior: Interrupted | None, out: Output) -> None:
     if prior is not None and not out.quiet:  # (quiet: the outcome line says "resumed")
         doing = f"; in progress: {', '.join(prior.in_progress)}" if prior.in_progress else ""
         click.echo(
-            f"Resuming after apply {prior.apply_id} was interrupted "
-            f"({len(prior.done)} step(s) done{doing}). The plan below starts from what it did."
+            printable(
+                f"Resuming after apply {prior.apply_id} was interrupted ({len(prior.done)} "
+                f"step(s) done{doing}). The plan below starts from what it did."
+            )
         )
 
 
@@ -253,7 +258,7 @@ def _apply_locked(
         out.show(fresh)
         out.record(fresh, None)
         for item in refused.items if out.quiet else ():
-            click.echo(f"  ! {item}", err=True)
+            click.echo(printable(f"  ! {item}"), err=True)
         raise
     if not fresh.has_changes:
         # a label the platform made but the killed apply never recorded becomes managed

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -53,13 +54,13 @@ def fail_all(title: str, errors: list[PydanticCustomError]) -> None:
 # of them for line breaks, so a value holding one could forge a line of output.
 CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
-# Accepted in text, escaped wherever a value is shown to a reviewer: the bidirectional
-# embeddings, overrides and isolates, which reorder what follows them on screen ("Trojan
-# Source"), and the invisible zero-width space, word joiner and byte order mark, which make two
-# different names look the same. The zero-width (non-)joiners (emoji, Persian) and the
-# left-to-right and right-to-left marks of RTL text are shown as they are.
-HIDDEN_CLASS = r"\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
-_SHOWN_RE = re.compile(f"[{CONTROL_CLASS}{HIDDEN_CLASS}]")
+# Accepted in text, escaped wherever a value is shown to a reviewer: every format character
+# (Unicode category Cf): the bidirectional embeddings, overrides, isolates and the Arabic letter
+# mark, which reorder what follows them on screen ("Trojan Source"), and the invisible ones (the
+# zero-width space, word joiner, invisible operators, soft hyphen, tag characters...), which make
+# two different names look the same or hide text. The zero-width (non-)joiners (emoji, Persian)
+# and the left-to-right and right-to-left marks of RTL text are shown as they are.
+SHOWN_FORMAT = "\u200c\u200d\u200e\u200f"
 TEXT_ALLOWS = "\t\n\r"
 LINE_PATTERN = rf"^[^{CONTROL_CLASS}]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$"
@@ -71,17 +72,31 @@ def control_character(text: str, allowed: str = "") -> str | None:
     return next((m[0] for m in CONTROL_RE.finditer(text) if m[0] not in allowed), None)
 
 
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"
+    return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 def printable(text: str) -> str:
     """`text` with its control characters written as escapes (\\n, \\x1b, \\u2028): one line,
-    however it was made; and its bidirectional controls and invisible characters (\\u202e,
-    \\u200b): what is shown is what is there."""
+    however it was made; and its format characters, bidirectional controls and invisible ones
+    (\\u202e, \\u200b): what is shown is what is there."""
+    text = CONTROL_RE.sub(lambda match: _escape(match[0]), text)
+    if text.isascii():
+        return text
+    return "".join(
+        _escape(ch)
+        if ch >= "\xad" and unicodedata.category(ch) == "Cf" and ch not in SHOWN_FORMAT
+        else ch
+        for ch in text
+    )
 
-    def escape(match: re.Match[str]) -> str:
-        ch = match[0]
-        code = ord(ch)
-        return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
-    return _SHOWN_RE.sub(escape, text)
+def printable_lines(text: str) -> str:
+    """A message of several lines, each made printable (its line breaks kept)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 # Single-line fields (names, ids, labels, titles, subjects, urls, keys, ...) refuse every control

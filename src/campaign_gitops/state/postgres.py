@@ -211,14 +211,10 @@ class PostgresState(SqlState):
                 self._wait_until(deadline)
                 self.db.execute(LOCK_KEYS.encode(), ([k for k, _ in keys], [x for _, x in keys]))
         except WAITED:
-            self._wait_until(None)
+            self._reset_timeouts()
             self._unlock(locks.store, self._taken_now() if store_taken else None)
             raise self._contention(locks, names) from None
-        try:
-            self._wait_until(None)
-        except BaseException:
-            self._unlock(locks.store, keys)  # what was taken is never left held
-            raise
+        self._reset_timeouts()
         self._keys[info.lock_id] = (locks.store, keys)
         try:
             with self._tx():
@@ -229,6 +225,16 @@ class PostgresState(SqlState):
         except BaseException:
             self._held.pop(info.lock_id, None)
             self._unlock(*self._keys.pop(info.lock_id))
+            raise
+
+    def _reset_timeouts(self) -> None:
+        """The session's own timeouts again; when even that is cancelled RESET_TRIES times, the
+        session ends: what it took is then certainly released (an unlock under the same short
+        timeout could be cancelled too), and the error is raised."""
+        try:
+            self._wait_until(None)
+        except errors.QueryCanceled:
+            self.db.close()
             raise
 
     def _wait_until(self, deadline: float | None) -> None:
