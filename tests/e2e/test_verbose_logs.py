@@ -69,12 +69,12 @@ def test_plan_logs_each_phase(repo: Path) -> None:
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.planner: verdict ok for create campaign welcome-push "
+        r"^DEBUG campaign_gitops\.planning\.planner: verdict ok for create campaign welcome-push "
         r"\(rule -\): nothing forbids it$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.planner: planned 29 change\(s\), 29 applicable; "
+        r"^DEBUG campaign_gitops\.planning\.planner: planned 29 change\(s\), 29 applicable; "
         r"0 drifted field\(s\)$",
     )
     assert len([line for line in _ours(err) if "verdict " in line]) == 29
@@ -133,7 +133,7 @@ def test_apply_logs_locks_batches_and_steps_and_a_blocked_verdict_its_rule(repo:
     assert late.returncode == 1, late.stderr
     _has(
         late.stderr,
-        r"^DEBUG campaign_gitops\.planner: verdict blocked for update campaign "
+        r"^DEBUG campaign_gitops\.planning\.planner: verdict blocked for update campaign "
         r"gen-z-tiktok \(rule [\w:-]+\): \S.*$",
     )
     _has(
