@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import click
 
-from campaign_gitops import audit
+from campaign_gitops import audit, redact
 from campaign_gitops.apply import Applier, Interrupted, Result, interrupted
 from campaign_gitops.apply_locks import ApplyLocks, covered, finish_interrupted, renames_pending
 from campaign_gitops.approval.gate import Run, apply_merged
@@ -155,8 +155,12 @@ def apply(
                           lock_timeout, merged, targets, out)  # fmt: skip
     except FatalError as exc:
         out.ok = False
-        if isinstance(exc, PlanRefused):
-            out.refused = {"kind": exc.kind.value, "message": str(exc), "items": list(exc.items)}
+        if isinstance(exc, PlanRefused):  # redacted as the error line on stderr is
+            out.refused = {
+                "kind": exc.kind.value,
+                "message": redact.text(str(exc)),
+                "items": [redact.text(item) for item in exc.items],
+            }
         if out.results or out.refused:  # what was decided before the error, and why
             click.echo(out.document(), file=stdout)
         raise
