@@ -104,7 +104,7 @@ def parts(root: Path, days: int) -> dict[str, float]:
 
     from campaign_gitops.backends.base import ListFilter
     from campaign_gitops.config import load_settings
-    from campaign_gitops.loader import gc_paused
+    from campaign_gitops.desired.loader import gc_paused
     from campaign_gitops.planning.moves import newest
     from campaign_gitops.views import calendar_page
     from campaign_gitops.views.calendar import day_starts, sends

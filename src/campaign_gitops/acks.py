@@ -18,9 +18,9 @@ from typing import Any
 
 from campaign_gitops.backends.base import LiveCampaign
 from campaign_gitops.backends.snapshot import from_record
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.diff import keep_live
 from campaign_gitops.errors import FatalError
-from campaign_gitops.loader import Desired
 from campaign_gitops.plan import (
     Archive,
     Change,

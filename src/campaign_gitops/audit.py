@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.loader import YAML_SUFFIXES
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import in_actions
 from campaign_gitops.gitrepo import GitError, Repo
-from campaign_gitops.loader import YAML_SUFFIXES
 
 SHOWN = 10  # dirty files named in the CI refusal
 

@@ -12,8 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from campaign_gitops import files, yamlio
-from campaign_gitops.errors import FatalError, Problem, ValidationFailed
-from campaign_gitops.loader import (
+from campaign_gitops.desired.loader import (
     YAML_SUFFIXES,
     Desired,
     Pick,
@@ -23,6 +22,7 @@ from campaign_gitops.loader import (
     decode,
     gc_paused,
 )
+from campaign_gitops.errors import FatalError, Problem, ValidationFailed
 from campaign_gitops.yamllimits import MIB
 
 if TYPE_CHECKING:

@@ -20,14 +20,14 @@ from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter, LiveCampaign
 from campaign_gitops.closing import Closing
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.loader import Desired, Then, campaign_files, gc_paused, read_configured
+from campaign_gitops.desired.selection import Selection
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo
-from campaign_gitops.loader import Desired, Then, campaign_files, gc_paused, read_configured
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 from campaign_gitops.plan import Plan, checksum
 from campaign_gitops.planning.moves import newest, with_known_specs
 from campaign_gitops.planning.planner import Live, Options, make_plan
-from campaign_gitops.selection import Selection
 from campaign_gitops.state import open_state
 from campaign_gitops.state.base import Managed, StateStore
 from campaign_gitops.suggest import did_you_mean

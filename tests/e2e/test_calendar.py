@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.desired.loader import read_worktree
 from tests.e2e.calendar_dom import (
     HOSTILE_NAME,
     LONG_SMS,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.desired.loader import read_worktree
 from tests.e2e.calendar_dom import (
     HOSTILE_BODY,
     HOSTILE_NAME,

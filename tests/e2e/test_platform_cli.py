@@ -13,7 +13,7 @@ import pytest
 
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.backends.local import LocalBackend
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.desired.loader import read_worktree
 from tests.e2e.cli import run
 from tests.helpers import at
 

@@ -53,13 +53,16 @@ def test_plan_logs_each_phase(repo: Path) -> None:
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.loader: read 21 campaign files under campaigns in "
+        r"^DEBUG campaign_gitops\.desired\.loader: read 21 campaign files under campaigns in "
         r"\d+\.\d{3} s \(0 unread\)$",
     )
-    _has(err, r"^DEBUG campaign_gitops\.parallel: checking 21 campaign files in this process")
     _has(
         err,
-        r"^DEBUG campaign_gitops\.loader: checked 21 campaign files and labels\.yaml in "
+        r"^DEBUG campaign_gitops\.desired\.parallel: checking 21 campaign files in this process",
+    )
+    _has(
+        err,
+        r"^DEBUG campaign_gitops\.desired\.loader: checked 21 campaign files and labels\.yaml in "
         r"\d+\.\d{3} s: 21 valid, 0 problem\(s\)$",
     )
     _has(
@@ -174,10 +177,13 @@ def test_files_checked_by_worker_processes_say_how_many(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     _has(
         done.stderr,
-        r"^DEBUG campaign_gitops\.parallel: checking 400 campaign files in 2 "
+        r"^DEBUG campaign_gitops\.desired\.parallel: checking 400 campaign files in 2 "
         r"worker processes \((fork|spawn|forkserver), chunks of \d+\)$",
     )
-    _has(done.stderr, r"^DEBUG campaign_gitops\.loader: read 400 campaign files under campaigns")
+    _has(
+        done.stderr,
+        r"^DEBUG campaign_gitops\.desired\.loader: read 400 campaign files under campaigns",
+    )
 
 
 # -- CleverTap: every call with its status and attempt; 429s retried; never the passcode ---------

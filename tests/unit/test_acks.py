@@ -13,8 +13,8 @@ import pytest
 from campaign_gitops.acks import Request, acknowledge, command, covered_spec, seen_through_state
 from campaign_gitops.backends.base import Capabilities, ListFilter
 from campaign_gitops.backends.snapshot import from_record
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.errors import FatalError
-from campaign_gitops.loader import Desired
 from campaign_gitops.plan import Archive, Create, Plan, Replace, Update
 from campaign_gitops.planning.moves import newest, with_known_specs
 from campaign_gitops.planning.planner import Live, Options, make_plan

@@ -26,8 +26,8 @@ from campaign_gitops.approval.reviews import Approval, _latest, check, contribut
 from campaign_gitops.backends.base import Capabilities
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.config import RawConfig, Settings
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.github import GitHub, GitHubContext
-from campaign_gitops.loader import Desired
 from campaign_gitops.plan import BLOCKED, Create, Plan, Publish, Stop, Update
 from campaign_gitops.refusals import PlanRefused, Refusal
 from campaign_gitops.synthetic import generate

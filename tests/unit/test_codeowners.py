@@ -18,9 +18,9 @@ from campaign_gitops.approval.owners import CodeOwners, at_commit, in_work_tree
 from campaign_gitops.approval.policy import annotate
 from campaign_gitops.approval.reviews import check
 from campaign_gitops.config import ApprovalPolicy, RawConfig, Settings
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.github import GitHub, GitHubContext
 from campaign_gitops.gitrepo import Repo
-from campaign_gitops.loader import Desired
 from campaign_gitops.plan import Create, Plan
 from tests.fake_github import APP_TOKEN, FakeGitHub
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaign_gitops.config import parse_config
+from campaign_gitops.desired.loader import Source, build, decode
 from campaign_gitops.errors import Problem, ValidationFailed
-from campaign_gitops.loader import Source, build, decode
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGNS = {

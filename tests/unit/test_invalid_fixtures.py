@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from campaign_gitops.config import load_settings
+from campaign_gitops.desired.loader import read_configured, read_worktree
 from campaign_gitops.errors import ValidationFailed
-from campaign_gitops.loader import read_configured, read_worktree
 
 INVALID = Path(__file__).parents[1] / "fixtures" / "invalid"
 SINGLE = sorted(INVALID.glob("*.yaml"))

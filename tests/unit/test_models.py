@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.desired.loader import read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CHANNELS, campaign_model
 from campaign_gitops.models.common import parse_duration
 from campaign_gitops.models.schedule import Delivery

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaign_gitops import parallel
+from campaign_gitops.desired import parallel
+from campaign_gitops.desired.loader import Desired, Source, build
 from campaign_gitops.errors import FatalError, ValidationFailed
-from campaign_gitops.loader import Desired, Source, build
 from tests.e2e.test_partial_plans import generated
 
 LABELS = Source(

@@ -12,7 +12,7 @@ import pytest
 from campaign_gitops.apply import Applier
 from campaign_gitops.backends.base import Actor, Capabilities, ListFilter, LiveCampaign
 from campaign_gitops.backends.local import LocalBackend
-from campaign_gitops.loader import CampaignDoc, Desired
+from campaign_gitops.desired.loader import CampaignDoc, Desired
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
 from campaign_gitops.plan import APPROVAL, BLOCKED, OK, Plan
 from campaign_gitops.planning.planner import Live, Options, make_plan

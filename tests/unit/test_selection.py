@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from campaign_gitops.loader import Source, build
-from campaign_gitops.selection import Selection, TargetError, file_id
+from campaign_gitops.desired.loader import Source, build
+from campaign_gitops.desired.selection import Selection, TargetError, file_id
 
 STEM = "campaigns/team/stem.yaml"
 
@@ -37,7 +37,7 @@ STEM = "campaigns/team/stem.yaml"
     ],
 )
 def test_a_files_id_from_its_text(text: str, expected: str | None) -> None:
-    from campaign_gitops import selection
+    from campaign_gitops.desired import selection
 
     parsed: list[str] = []
     original = selection._parsed_id

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from campaign_gitops.desired.loader import read_worktree
 from campaign_gitops.errors import ValidationFailed
-from campaign_gitops.loader import read_worktree
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from campaign_gitops import campaign_yaml, yamledit, yamlio
-from campaign_gitops.loader import read_worktree
+from campaign_gitops.desired.loader import read_worktree
 from campaign_gitops.models import CAMPAIGN_ADAPTER, Label
 from campaign_gitops.models.common import LABEL_PATTERN, LINE_PATTERN, TEXT_PATTERN
 

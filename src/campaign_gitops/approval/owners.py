@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import codeowners
 
     from campaign_gitops.config import Settings
-    from campaign_gitops.loader import Desired
+    from campaign_gitops.desired.loader import Desired
     from campaign_gitops.plan import Plan
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")

@@ -14,9 +14,9 @@ import click
 from campaign_gitops.approval.pullrequest import for_pull_request
 from campaign_gitops.backends.base import ListFilter, LiveCampaign
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.loader import gc_paused
 from campaign_gitops.errors import FatalError
 from campaign_gitops.files import write_atomic
-from campaign_gitops.loader import gc_paused
 from campaign_gitops.planning.moves import newest
 from campaign_gitops.views import calendar_page
 from campaign_gitops.views.calendar import day_starts, sends

@@ -12,9 +12,9 @@ from campaign_gitops import files, schema, yamlio
 from campaign_gitops.campaign_yaml import KEY_ORDER
 from campaign_gitops.commands.validate import named_files
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.filecheck import printable_problem
+from campaign_gitops.desired.loader import campaign_files
 from campaign_gitops.errors import Problem
-from campaign_gitops.filecheck import printable_problem
-from campaign_gitops.loader import campaign_files
 
 
 def _targets(settings: Settings, named: Sequence[Path], cwd: Path) -> list[str]:

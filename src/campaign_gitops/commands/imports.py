@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from campaign_gitops.backends.base import ListFilter, LiveCampaign
 from campaign_gitops.campaign_yaml import add_labels, state_for, to_yaml
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.filecheck import Source, check_campaign
 from campaign_gitops.errors import FatalError, Problem, ValidationFailed, dotted
-from campaign_gitops.filecheck import Source, check_campaign
 from campaign_gitops.files import inside, write_atomic
 from campaign_gitops.ids import BadId, check_id
 from campaign_gitops.models import Label

@@ -168,8 +168,8 @@ def move(settings: Settings, old: str, new: str) -> int:
 
 def remove(settings: Settings, campaign_id: str) -> int:
     """`state rm ID`: the campaign is no longer managed; the platform's campaign is untouched."""
+    from campaign_gitops.desired.loader import read_configured
     from campaign_gitops.errors import ValidationFailed
-    from campaign_gitops.loader import read_configured
 
     check_id(campaign_id)
 

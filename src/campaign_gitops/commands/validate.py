@@ -10,8 +10,8 @@ import click
 
 from campaign_gitops import files
 from campaign_gitops.config import Settings
+from campaign_gitops.desired.loader import YAML_SUFFIXES, Source, read_configured
 from campaign_gitops.errors import FatalError, Problem, ValidationFailed, render_problems
-from campaign_gitops.loader import YAML_SUFFIXES, Source, read_configured
 
 
 def validate(settings: Settings, fmt: str, named: Sequence[Path] = (), cwd: Path = Path()) -> int:

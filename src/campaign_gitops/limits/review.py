@@ -17,9 +17,9 @@ from campaign_gitops.plan import BLOCKED, Change, Create, Plan, Publish, Replace
 
 if TYPE_CHECKING:
     from campaign_gitops.backends.base import Backend
+    from campaign_gitops.desired.loader import Desired
     from campaign_gitops.limits.forecast import Sender
     from campaign_gitops.limits.world import Profiles
-    from campaign_gitops.loader import Desired
     from campaign_gitops.models import CampaignBase
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from campaign_gitops.backends.base import LiveCampaign
-from campaign_gitops.loader import Desired
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.models import Label
 from campaign_gitops.plan import (
     BLOCKED,

@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from campaign_gitops.backends.base import LiveCampaign
+from campaign_gitops.desired.loader import CampaignDoc, Desired
 from campaign_gitops.diff import sections_of
-from campaign_gitops.loader import CampaignDoc, Desired
 from campaign_gitops.plan import BLOCKED, OK, Create, Forget, Move, Plan
 from campaign_gitops.state.base import Managed
 

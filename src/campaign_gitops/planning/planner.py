@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from campaign_gitops.backends.base import Capabilities, LiveCampaign
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.diff import FieldChange, field_changes, ignored, keep_live
-from campaign_gitops.loader import Desired
 from campaign_gitops.models import CHANNELS, CampaignBase, Label
 from campaign_gitops.plan import (
     APPROVAL,

@@ -24,9 +24,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from campaign_gitops import yamlio
+from campaign_gitops.desired.filecheck import ID_RE, Source
+from campaign_gitops.desired.loader import Desired
 from campaign_gitops.errors import FatalError
-from campaign_gitops.filecheck import ID_RE, Source
-from campaign_gitops.loader import Desired
 
 GLOB_CHARS = frozenset("*?[")
 _TOP_ID = re.compile(

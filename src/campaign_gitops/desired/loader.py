@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from campaign_gitops import files
 from campaign_gitops.config import config_problems
-from campaign_gitops.errors import Problem, ValidationFailed
-from campaign_gitops.filecheck import (
+from campaign_gitops.desired.filecheck import (
     LABEL_RE,
     Source,
     at_most,
     load_labels,
     printable_problem,
 )
+from campaign_gitops.desired.parallel import check_campaigns
+from campaign_gitops.errors import Problem, ValidationFailed
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase, Label
-from campaign_gitops.parallel import check_campaigns
 from campaign_gitops.plan import checksum
 from campaign_gitops.suggest import did_you_mean
 from campaign_gitops.yamllimits import MIB

@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from pydantic_core.core_schema import ErrorType
 
 from campaign_gitops import schema, yamlio
-from campaign_gitops.errors import PathPart, Problem, dotted
-from campaign_gitops.filerounds import (
+from campaign_gitops.desired.filerounds import (
     Repaired,
     allowed_fields,
     blocked_by,
@@ -28,6 +27,7 @@ from campaign_gitops.filerounds import (
     skipped_checks,
     stand_in_found,
 )
+from campaign_gitops.errors import PathPart, Problem, dotted
 from campaign_gitops.models import (
     CAMPAIGN_ADAPTER,
     CHANNELS,

@@ -18,8 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
+from campaign_gitops.desired.filecheck import Checked, Source, check_campaign
 from campaign_gitops.errors import FatalError
-from campaign_gitops.filecheck import Checked, Source, check_campaign
 
 JOBS_ENV = "CAMPAIGN_GITOPS_JOBS"
 log = logging.getLogger(__name__)
