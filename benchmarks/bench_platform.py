@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaign_gitops import synthetic
 from campaign_gitops.backends.base import Actor, ListFilter
 from campaign_gitops.backends.local import LocalBackend
+from campaign_gitops.embedded import synthetic
 from campaign_gitops.models import CAMPAIGN_ADAPTER
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

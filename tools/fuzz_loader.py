@@ -15,9 +15,8 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from campaign_gitops.desired.loader import Source, build, decode
-
     from campaign_gitops import yamlio  # noqa: F401  (instrumented for coverage)
+    from campaign_gitops.desired.loader import Source, build, decode
     from campaign_gitops.errors import ValidationFailed
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from campaign_gitops.apply import Applier
+from campaign_gitops.applying.applier import Applier
 from campaign_gitops.commands.apply import apply
 from campaign_gitops.config import load_settings
 from campaign_gitops.errors import FatalError

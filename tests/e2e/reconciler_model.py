@@ -25,7 +25,7 @@ import yaml
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from campaign_gitops.apply import KILL_AT_ENV
+from campaign_gitops.applying.applier import KILL_AT_ENV
 from campaign_gitops.backends.base import ListFilter
 from campaign_gitops.backends.clevertap_body import split_name
 from campaign_gitops.backends.local import LocalBackend

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaign_gitops.apply import KILL_AT_ENV
+from campaign_gitops.applying.applier import KILL_AT_ENV
 from tests.e2e.cli import run
 
 T0, AT = "2026-11-23T10:00:00Z", "2026-12-02T10:00:00Z"  # AT: the campaigns are running

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from campaign_gitops.audit import os_user
+from campaign_gitops.applying.audit import os_user
 from campaign_gitops.state.base import LockInfo
 from campaign_gitops.state.sqlite import SqliteState
 from tests.e2e.cli import run

@@ -91,42 +91,42 @@ def test_apply_logs_locks_batches_and_steps_and_a_blocked_verdict_its_rule(repo:
     err = done.stderr
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply_locks: taking 29 exclusive, 0 shared lock\(s\) "
+        r"^DEBUG campaign_gitops\.applying\.locks: taking 29 exclusive, 0 shared lock\(s\) "
         r"\(waiting up to \d+ s\)$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply_locks: took 29 exclusive, 0 shared lock\(s\) "
+        r"^DEBUG campaign_gitops\.applying\.locks: took 29 exclusive, 0 shared lock\(s\) "
         r"after \d+\.\d{3} s$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: apply [0-9a-f]{12}: 29 step\(s\), up to 1 "
+        r"^DEBUG campaign_gitops\.applying\.applier: apply [0-9a-f]{12}: 29 step\(s\), up to 1 "
         r"worker\(s\) \(local backend\)$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: batch of 8 create label step\(s\) \(1-8\): "
+        r"^DEBUG campaign_gitops\.applying\.applier: batch of 8 create label step\(s\) \(1-8\): "
         r"one at a time$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: batch of 21 create campaign step\(s\) "
+        r"^DEBUG campaign_gitops\.applying\.applier: batch of 21 create campaign step\(s\) "
         r"\(9-29\): one at a time$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: step 1 create label \w[\w ]*: done in "
+        r"^DEBUG campaign_gitops\.applying\.applier: step 1 create label \w[\w ]*: done in "
         r"\d+\.\d{3} s$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: step 9 create campaign [\w-]+: done in "
+        r"^DEBUG campaign_gitops\.applying\.applier: step 9 create campaign [\w-]+: done in "
         r"\d+\.\d{3} s \(platform id \d+\)$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: apply [0-9a-f]{12} finished: 29 applied, "
+        r"^DEBUG campaign_gitops\.applying\.applier: apply [0-9a-f]{12} finished: 29 applied, "
         r"0 failed, 0 not applied$",
     )
     # after the send time has passed, the edit is blocked: the rule and the reason are logged
@@ -157,7 +157,7 @@ def test_a_lock_wait_is_logged_with_its_holder(repo: Path) -> None:
     assert done.returncode == 1, done.stderr
     _has(
         done.stderr,
-        r"^DEBUG campaign_gitops\.apply_locks: taking 29 exclusive, 0 shared "
+        r"^DEBUG campaign_gitops\.applying\.locks: taking 29 exclusive, 0 shared "
         r"lock\(s\) \(waiting up to 1 s\)$",
     )
     _has(
@@ -252,12 +252,12 @@ def test_clevertap_calls_and_429_retries_are_logged_never_the_passcode(
     err = applied.stderr
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: apply [0-9a-f]{12}: 3 step\(s\), up to 3 "
+        r"^DEBUG campaign_gitops\.applying\.applier: apply [0-9a-f]{12}: 3 step\(s\), up to 3 "
         r"worker\(s\) \(clevertap backend\)$",
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: batch of 3 create campaign step\(s\) \(1-3\): "
+        r"^DEBUG campaign_gitops\.applying\.applier: batch of 3 create campaign step\(s\) \(1-3\): "
         r"3 workers$",
     )
     _has(
@@ -272,7 +272,7 @@ def test_clevertap_calls_and_429_retries_are_logged_never_the_passcode(
     )
     _has(
         err,
-        r"^DEBUG campaign_gitops\.apply: step \d create campaign sale-\d: done in "
+        r"^DEBUG campaign_gitops\.applying\.applier: step \d create campaign sale-\d: done in "
         r"\d+\.\d{3} s \(platform id \d+\)$",
     )
     for done in (planned, applied):

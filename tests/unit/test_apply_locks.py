@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_gitops.apply_locks import MAX_NAMED_LOCKS, covered, needed, renames_pending
+from campaign_gitops.applying.locks import MAX_NAMED_LOCKS, covered, needed, renames_pending
 from campaign_gitops.plan import Create, LabelCreate, LabelRename, Move, Plan, Publish, Update
 from campaign_gitops.state.base import JournalEntry, LockHeld, LockInfo, LockSet, Managed
 from campaign_gitops.state.sqlite import SqliteState

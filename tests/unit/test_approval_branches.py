@@ -27,10 +27,10 @@ from campaign_gitops.backends.base import Capabilities
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.config import RawConfig, Settings
 from campaign_gitops.desired.loader import Desired
+from campaign_gitops.embedded.synthetic import generate
 from campaign_gitops.github import GitHub, GitHubContext
 from campaign_gitops.plan import BLOCKED, Create, Plan, Publish, Stop, Update
 from campaign_gitops.refusals import PlanRefused, Refusal
-from campaign_gitops.synthetic import generate
 from tests.fake_github import APP_TOKEN, Commit, FakeGitHub
 from tests.fake_github import Repo as FakeRepo
 

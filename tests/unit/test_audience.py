@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from campaign_gitops import synthetic
-from campaign_gitops.audience import Audience, AudienceError
+from campaign_gitops.embedded import synthetic
+from campaign_gitops.embedded.audience import Audience, AudienceError
 from campaign_gitops.models.audience import Segment
 from tests.helpers import at
 

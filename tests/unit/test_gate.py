@@ -12,9 +12,9 @@ from campaign_gitops.approval.at_apply import reach_grew
 from campaign_gitops.approval.reviews import contributors
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.config import RawConfig, Settings
+from campaign_gitops.embedded.synthetic import generate
 from campaign_gitops.plan import Create, Plan
 from campaign_gitops.refusals import Refusal
-from campaign_gitops.synthetic import generate
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

@@ -266,7 +266,7 @@ def test_the_dwell_forecast_is_the_definition_counted_user_by_user() -> None:
 
 
 def test_a_large_store_has_a_sample_of_every_kth_user(tmp_path: Path) -> None:
-    from campaign_gitops.audience import Audience
+    from campaign_gitops.embedded.audience import Audience
     from campaign_gitops.limits.world import Profiles, write_sample
 
     columns: dict[str, Any] = {

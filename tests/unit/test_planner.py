@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from campaign_gitops.apply import Applier
+from campaign_gitops.applying.applier import Applier
 from campaign_gitops.backends.base import Actor, Capabilities, ListFilter, LiveCampaign
 from campaign_gitops.backends.local import LocalBackend
 from campaign_gitops.desired.loader import CampaignDoc, Desired

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaign_gitops import synthetic
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.backends.local import LocalBackend
+from campaign_gitops.embedded import synthetic
+from campaign_gitops.embedded.runs import CONVERSION, run_due
 from campaign_gitops.models import Label
-from campaign_gitops.runs import CONVERSION, run_due
 from campaign_gitops.sqlite_util import DatabaseUnusable
 from tests.helpers import at, spec
 

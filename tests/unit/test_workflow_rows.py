@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from campaign_gitops.apply import Applier
+from campaign_gitops.applying.applier import Applier
 from campaign_gitops.backends.base import Actor
 from campaign_gitops.plan import APPROVAL, BLOCKED, OK, Plan
 from campaign_gitops.rules import RULES, Outcome

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 import click
 
-from campaign_gitops.apply import Applier, Result
+from campaign_gitops.applying.applier import Applier, Result
+from campaign_gitops.applying.audit import Audit
 from campaign_gitops.approval import at_apply, owners
 from campaign_gitops.approval.mainline import Mainline, Step
 from campaign_gitops.approval.pullrequest import base_settings, config_at
-from campaign_gitops.audit import Audit
 from campaign_gitops.config import Settings
 from campaign_gitops.errors import FatalError
 from campaign_gitops.github import GitHub, context

@@ -332,7 +332,7 @@ class LocalBackend(Backend):
         """Before a write at `now`: the runs due by then happen under the facts they ran with,
         and those a read at a later time recorded ahead are dropped (runs.settle)."""
         if row["published_at"] is not None:
-            from campaign_gitops.runs import settle
+            from campaign_gitops.embedded.runs import settle
 
             settle(self, row, now)
 
@@ -484,13 +484,13 @@ class LocalBackend(Backend):
         return self.path.with_suffix(".profiles.npz")
 
     def estimate_reach(self, spec: CampaignBase, now: datetime) -> int:
-        from campaign_gitops.audience import Audience
+        from campaign_gitops.embedded.audience import Audience
 
         audience = Audience.open(self.profiles_path(), self.saved_segments())
         return audience.estimate(spec.who.segment, now)
 
     def reach_hint(self) -> str | None:
-        from campaign_gitops.audience import Audience
+        from campaign_gitops.embedded.audience import Audience
 
         try:
             if Audience.open(self.profiles_path()).size:
@@ -507,7 +507,7 @@ class LocalBackend(Backend):
         return {name: json.loads(text) for name, text in rows}
 
     def report(self, now: datetime, where: ListFilter | None = None) -> list[ReportRow]:
-        from campaign_gitops.runs import run_due, totals
+        from campaign_gitops.embedded.runs import run_due, totals
 
         campaigns = self.list_campaigns(
             now, where or ListFilter(archived="include"), with_spec=False

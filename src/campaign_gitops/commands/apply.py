@@ -11,9 +11,10 @@ from typing import Any, TextIO
 
 import click
 
-from campaign_gitops import audit, redact
-from campaign_gitops.apply import Applier, Interrupted, Result, interrupted
-from campaign_gitops.apply_locks import ApplyLocks, covered, finish_interrupted, renames_pending
+from campaign_gitops import redact
+from campaign_gitops.applying import audit
+from campaign_gitops.applying.applier import Applier, Interrupted, Result, interrupted
+from campaign_gitops.applying.locks import ApplyLocks, covered, finish_interrupted, renames_pending
 from campaign_gitops.approval.gate import Run, apply_merged
 from campaign_gitops.commands.plan import show
 from campaign_gitops.config import Settings

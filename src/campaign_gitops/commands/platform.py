@@ -122,7 +122,7 @@ def report(settings: Settings, now: datetime, where: ListFilter, fmt: str) -> in
 
 def seed(settings: Settings, now: datetime, users: int, seed_value: int) -> int:
     from campaign_gitops.backends.local import LocalBackend
-    from campaign_gitops.synthetic import SAVED_SEGMENTS, generate
+    from campaign_gitops.embedded.synthetic import SAVED_SEGMENTS, generate
 
     with open_backend(settings) as backend:
         if not isinstance(backend, LocalBackend):

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from campaign_gitops import lifecycle
-from campaign_gitops.audience import Audience, AudienceError
+from campaign_gitops.embedded.audience import Audience, AudienceError
+from campaign_gitops.embedded.runs import MAX_RUNS
 from campaign_gitops.lifecycle import Schedule
 from campaign_gitops.limits.forecast import Sender
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
-from campaign_gitops.runs import MAX_RUNS
 
 # Over this many users, `platform seed` also writes a sample of every k-th user: the forecast
 # runs on it (each user counting for k), within the 20% of a plan's time issue #13 allows

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from campaign_gitops.audience import Audience, AudienceError
+from campaign_gitops.embedded.audience import Audience, AudienceError
 from campaign_gitops.lifecycle import Schedule, live_state, upcoming_runs
 from campaign_gitops.models import CAMPAIGN_ADAPTER, CampaignBase
 from campaign_gitops.models.common import parse_duration

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from campaign_gitops.audience import CITIES, GENDERS
+from campaign_gitops.embedded.audience import CITIES, GENDERS
 
 DAY = 86_400
 HISTORY_DAYS = 120
