@@ -41,6 +41,23 @@ class ManagedItem(_Item):
     dirty: list[str] | None = None  # schema 5: files not as committed; None: not known
     history: list[dict[str, Any]] = []
 
+    def managed(self) -> Managed:
+        """The record, without its history (written apart, as its rows)."""
+        return Managed(
+            self.id,
+            self.platform_id,
+            self.spec,
+            self.applied_at,
+            self.applied_by,
+            self.commit,
+            self.pull_request,
+            (),
+            self.author,
+            self.merged_by,
+            tuple(self.approvers),
+            None if self.dirty is None else tuple(self.dirty),
+        )
+
 
 class LabelItem(_Item):
     name: str

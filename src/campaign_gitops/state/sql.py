@@ -477,26 +477,7 @@ class SqlState(StateStore):
         with self._tx():
             for table in CONTENT_TABLES:
                 self._run(f"DELETE FROM {table}")
-            self._insert_managed(
-                self._managed_row(
-                    Managed(
-                        m.id,
-                        m.platform_id,
-                        m.spec,
-                        m.applied_at,
-                        m.applied_by,
-                        m.commit,
-                        m.pull_request,
-                        (),
-                        m.author,
-                        m.merged_by,
-                        tuple(m.approvers),
-                        None if m.dirty is None else tuple(m.dirty),
-                    ),
-                    m.history,
-                )
-                for m in parsed.managed
-            )
+            self._insert_managed(self._managed_row(m.managed(), m.history) for m in parsed.managed)
             self._many(
                 "INSERT INTO managed_labels (name, description) VALUES (?, ?)",
                 ((label.name, label.description) for label in parsed.labels),
