@@ -63,7 +63,7 @@ def run(call: Callable[[], object], args: Sequence[str]) -> int:
         if verbose:
             redact.print_exc()
         # a message may quote a name or a path from a pull request: shown as what it holds
-        click.echo(f"error: {redact.text(printable_lines(str(exc)))}", err=True)
+        click.echo(f"error: {printable_lines(redact.text(str(exc)))}", err=True)
         return usage_code(args) if exc.exit_code == USAGE else exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
