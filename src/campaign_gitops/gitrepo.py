@@ -12,12 +12,12 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from campaign_gitops import files, yamlio
+from campaign_gitops.desired.filecheck import Then
 from campaign_gitops.desired.loader import (
     YAML_SUFFIXES,
     Desired,
     Pick,
     Source,
-    Then,
     build,
     decode,
     gc_paused,

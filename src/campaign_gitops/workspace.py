@@ -20,7 +20,8 @@ from campaign_gitops.backends import open_backend, open_snapshot
 from campaign_gitops.backends.base import Actor, Backend, ListFilter, LiveCampaign
 from campaign_gitops.closing import Closing
 from campaign_gitops.config import Settings
-from campaign_gitops.desired.loader import Desired, Then, campaign_files, gc_paused, read_configured
+from campaign_gitops.desired.filecheck import Then
+from campaign_gitops.desired.loader import Desired, campaign_files, gc_paused, read_configured
 from campaign_gitops.desired.selection import Selection
 from campaign_gitops.errors import FatalError
 from campaign_gitops.gitrepo import CommitInfo, GitError, Repo

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaign_gitops.views.calendar import day_starts, sends, status_of
-from campaign_gitops.views.previews import MAX_HTML, MAX_MESSAGES, Budget, previews, sms_count
+from campaign_gitops.views.previews import (
+    MAX_HTML,
+    MAX_MESSAGES,
+    Budget,
+    drawn,
+    sms_count,
+    spend,
+)
 from tests.helpers import at, spec
 
 START, END = at("2026-12-01T00:00:00"), at("2026-12-31T00:00:00")
@@ -166,19 +173,19 @@ def test_previews_per_type() -> None:
             ]
         },
     )
-    shown = previews(ab)
+    shown = drawn(ab)
     assert shown.layout == "variants"
     assert [p.heading for p in shown.items] == ["Variant A · 30%", "Variant B · 70%"]
     email = spec(
         channel="email",
         what={"content": {"subject": "S", "body": "<p>plain <b>bold</b></p>", "sender_name": "N"}},
     )
-    (item,) = previews(email).items
+    (item,) = drawn(email).items
     assert item.srcdoc == "<p>plain <b>bold</b></p>"  # HTML-like: shown as HTML, in a sandbox
     text = spec(
         channel="email", what={"content": {"subject": "S", "body": "a & b", "sender_name": "N"}}
     )
-    (item,) = previews(text).items
+    (item,) = drawn(text).items
     assert item.srcdoc is not None and "a &amp; b" in item.srcdoc and "<pre" in item.srcdoc
 
 
@@ -195,7 +202,7 @@ def test_preview_html_keeps_layout_and_nothing_that_reaches_the_network() -> Non
     email = spec(
         channel="email", what={"content": {"subject": "S", "body": body, "sender_name": "N"}}
     )
-    (item,) = previews(email).items
+    (item,) = drawn(email).items
     assert item.srcdoc == (
         '<table style="color:red"><tbody><tr><td>cell</td></tr></tbody></table>'
         '<img><img src="data:image/png;base64,AA"><a>link</a>'
@@ -211,11 +218,11 @@ def test_a_file_cannot_make_the_page_huge() -> None:
     campaign = spec(channel="email", type="user_property",
                     what={"by_property": {"property": "p", "messages": messages}})  # fmt: skip
     budget = Budget(html=MAX_HTML * 5)
-    shown = previews(campaign, budget)
+    shown = spend(drawn(campaign), budget)
     assert (len(shown.items), shown.more) == (MAX_MESSAGES, 99 - MAX_MESSAGES)
-    drawn = [p for p in shown.items if p.srcdoc is not None]
-    assert len(drawn) == 5 and all(len(p.srcdoc or "") == MAX_HTML for p in drawn)
-    assert drawn[0].note == f"the HTML is cut at {MAX_HTML:,} characters"
+    framed = [p for p in shown.items if p.srcdoc is not None]
+    assert len(framed) == 5 and all(len(p.srcdoc or "") == MAX_HTML for p in framed)
+    assert framed[0].note == f"the HTML is cut at {MAX_HTML:,} characters"
     assert shown.items[5].note and shown.items[5].note.startswith("not drawn: the page draws")
     assert shown.items[0].fields["body"].endswith("characters)")  # the text shown is cut too
 

@@ -79,9 +79,9 @@ def calendar(
     window = calendar_page.Window(midnights[0], midnights[-1], midnights, tz_name, at)
     if source.ref is not None and source.base is not None:
         settings, _ = for_pull_request(settings, source.ref, source.base)
-    # many objects and no cycles: once the files are read, each of the collector's passes
-    # over them would cost a third of a second
-    # each campaign is digested where its file is checked (on every core): no model crosses
+    # each campaign is drawn where its file is checked (on every core), and no model crosses
+    # back; many objects and no cycles: each of the collector's passes would cost a third of a
+    # second, so it is paused for the whole command
     workspace = Workspace(settings, source.ref, refresh=source.refresh, then=calendar_page.draw)
     with gc_paused(), workspace:
         campaigns: dict[str, calendar_page.Drawn] = workspace.desired.made

@@ -50,6 +50,10 @@ BUILTIN_ERRORS = frozenset(get_args(ErrorType))
 LABEL_RE = re.compile(LABEL_PATTERN)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_PROBLEMS = 100  # a file
+# What a command makes of each valid campaign (its id and model) where the model is built, in
+# a worker process when there are many files: only the result crosses back, and no model is
+# built twice (the calendar's). Called by reference: a module's function, or a partial of one.
+Then = Callable[[str, CampaignBase], Any]
 
 
 @dataclass(frozen=True)
@@ -236,12 +240,10 @@ class Checked:
     spec: CampaignBase | None = None
     data: dict[str, Any] | None = None
     moved_from: str | None = None  # a valid id only
-    made: Any = None  # what `then` made of the model (loader.Then), in place of the document
+    made: Any = None  # what `then` made of the model, in place of the model or the document
 
 
-def check_campaign(
-    source: Source, for_transfer: bool = False, then: Callable[[str, Any], Any] | None = None
-) -> Checked:
+def check_campaign(source: Source, for_transfer: bool = False, then: Then | None = None) -> Checked:
     """`for_transfer`: the valid file's document instead of its model; with `then`, what it
     makes of the model instead of either."""
     problems: list[Problem] = []
@@ -271,7 +273,7 @@ def check_campaign(
         )
     elif spec is not None and schema_ok and out.id is not None:
         out.valid = True
-        if for_transfer and then is not None:
+        if then is not None:
             out.made = then(out.id, spec)
         elif for_transfer:
             out.data = data

@@ -19,6 +19,7 @@ from campaign_gitops.config import config_problems
 from campaign_gitops.desired.filecheck import (
     LABEL_RE,
     Source,
+    Then,
     at_most,
     load_labels,
     printable_problem,
@@ -47,12 +48,6 @@ class CampaignDoc:
     file: str
     checksum: str  # of the file's text: a saved plan is stale when it changes
     spec: CampaignBase
-
-
-# what a command makes of each valid campaign (its id and model) where the model is built, in
-# a worker process when there are many files: only the result crosses back, and no model is
-# built twice (the calendar's). Called by reference: a module's function, or a partial of one.
-Then = Callable[[str, CampaignBase], Any]
 
 
 @dataclass
@@ -122,8 +117,7 @@ def build(
             if problems or not models:
                 continue  # nothing will be planned: no model is needed
             if then is not None:
-                made = checked.made if checked.spec is None else then(checked.id, checked.spec)
-                desired.made[checked.id] = made
+                desired.made[checked.id] = checked.made
                 continue
             spec = checked.spec or CAMPAIGN_ADAPTER.validate_python(checked.data)
             doc = CampaignDoc(checked.id, source.file, checksum(source.text), spec)

@@ -13,12 +13,12 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any
 
-from campaign_gitops.desired.filecheck import Checked, Source, check_campaign
+from campaign_gitops.desired.filecheck import Checked, Source, Then, check_campaign
 from campaign_gitops.errors import FatalError
 
 JOBS_ENV = "CAMPAIGN_GITOPS_JOBS"
@@ -59,7 +59,7 @@ def _start() -> None:
     schema.validator("campaign")
 
 
-def _check(source: Source, then: Callable[[str, Any], Any] | None = None) -> Checked:
+def _check(source: Source, then: Then | None = None) -> Checked:
     return check_campaign(source, for_transfer=True, then=then)
 
 
@@ -83,17 +83,17 @@ def check_campaigns(
     sources: Sequence[Source],
     workers: int | None = None,
     models: bool = True,
-    then: Callable[[str, Any], Any] | None = None,
+    then: Then | None = None,
 ) -> Iterator[Checked]:
-    """Each source's check, in order. From worker processes a valid file comes with its
-    document (`data`; none without `models`) or what `then` made of its model (`made`), from
-    this process with its model (`spec`)."""
+    """Each source's check, in order. A valid file comes with what `then` made of its model
+    (`made`); else from worker processes with its document (`data`; none without `models`),
+    from this process with its model (`spec`)."""
     count = jobs() if workers is None else workers
     count = min(count, max(1, len(sources) // (THRESHOLD // 2)))
     if count <= 1 or len(sources) < THRESHOLD:
         log.debug("checking %d campaign files in this process (no workers)", len(sources))
         for source in sources:
-            yield check_campaign(source)
+            yield check_campaign(source, then=then)
         return
     chunk = max(16, min(256, len(sources) // (count * CHUNKS_PER_WORKER)))
     context = _context()
@@ -105,5 +105,5 @@ def check_campaigns(
         chunk,
     )
     with ProcessPoolExecutor(count, mp_context=context, initializer=_start) as pool:
-        task = (partial(_check, then=then) if then else _check) if models else _check_only
+        task = partial(_check, then=then) if models else _check_only
         yield from pool.map(task, sources, chunksize=chunk)

@@ -112,11 +112,6 @@ class Previews:
     more: int = 0  # messages not drawn (past MAX_MESSAGES)
 
 
-def previews(spec: CampaignBase, budget: Budget | None = None) -> Previews:
-    """Each message drawn, its HTML taken from `budget` (default: a page's)."""
-    return spend(drawn(spec), budget if budget is not None else Budget())
-
-
 def spend(shown: Previews, budget: Budget) -> Previews:
     """The previews with the HTML of their frames taken from the page's budget, in order: a
     frame past it is not drawn (the page's other campaigns took it)."""
