@@ -228,31 +228,24 @@ class PostgresState(SqlState):
             raise
 
     def _reset_timeouts(self) -> None:
-        """The session's own timeouts again; when even that is cancelled RESET_TRIES times, the
+        """The session's own timeouts again. A statement's timer starts with the timeout in
+        force, so a reset can itself be cancelled on a loaded machine: it is tried again, each
+        time with a fresh timer (of WAIT_FLOOR_MS at least). Cancelled RESET_TRIES times, the
         session ends: what it took is then certainly released (an unlock under the same short
         timeout could be cancelled too), and the error is raised."""
-        try:
-            self._wait_until(None)
-        except errors.QueryCanceled:
-            self.db.close()
-            raise
+        for statement in ("RESET statement_timeout", "RESET lock_timeout"):
+            for attempt in range(RESET_TRIES):
+                try:
+                    self.db.execute(statement)
+                    break
+                except errors.QueryCanceled:
+                    if attempt == RESET_TRIES - 1:
+                        self.db.close()
+                        raise
 
-    def _wait_until(self, deadline: float | None) -> None:
-        """How long the server waits for a lock (and for the statement taking several):
-        what is left until `deadline`, at least WAIT_FLOOR; None: the session's defaults again."""
-        if deadline is None:
-            # A statement's timer starts with the timeout in force, so a reset can itself be
-            # cancelled on a loaded machine; it is tried again, each time with a fresh timer
-            # (of WAIT_FLOOR_MS at least), a bounded number of times.
-            for statement in ("RESET statement_timeout", "RESET lock_timeout"):
-                for attempt in range(RESET_TRIES):
-                    try:
-                        self.db.execute(statement)
-                        break
-                    except errors.QueryCanceled:
-                        if attempt == RESET_TRIES - 1:
-                            raise
-            return
+    def _wait_until(self, deadline: float) -> None:
+        """How long the server waits for a lock (and for the statement taking several): what is
+        left until `deadline`, at least WAIT_FLOOR_MS."""
         left = f"{max(WAIT_FLOOR_MS, int((deadline - time.monotonic()) * 1000))}ms"
         self.db.execute(
             "SELECT set_config('lock_timeout', %s, false), "
